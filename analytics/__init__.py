@@ -1,0 +1,1 @@
+"""Outcrop analytics: scheduled jobs, rollups, pricing and reports."""

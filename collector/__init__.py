@@ -1,0 +1,1 @@
+"""Outcrop collector: receivers, normalisation, the store and the CLI."""

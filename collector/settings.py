@@ -1,0 +1,264 @@
+"""Typed, frozen configuration from `outcrop.toml` and `OUTCROP_*` variables.
+
+Every key is documented in `docs/configuration.md`; a test checks that the document
+lists them all. Unknown keys are errors that name the key.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+DEFAULT_DB = "./outcrop.duckdb"
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ServerSettings(_Section):
+    host: str = "127.0.0.1"
+    http_port: int = Field(4318, ge=0, le=65535)
+    grpc_port: int = Field(4317, ge=0, le=65535)
+    api_port: int = Field(4320, ge=0, le=65535)
+    max_body_bytes: int = Field(16 * 1024 * 1024, gt=0)
+    max_decompressed_bytes: int = Field(64 * 1024 * 1024, gt=0)
+    max_attribute_value_bytes: int = Field(16 * 1024, gt=0)
+    queue_max_batches: int = Field(256, gt=0)
+    group_commit_max_spans: int = Field(20_000, gt=0)
+    api_token: str | None = None
+    admin_token: str | None = None
+    query_max_rows: int = Field(100_000, gt=0)
+    query_timeout_seconds: float = Field(30.0, gt=0)
+
+
+class IngestKey(_Section):
+    key: str = Field(min_length=8)
+    tenant: str | None = None
+
+
+class IngestSettings(_Section):
+    api_keys: tuple[IngestKey, ...] = ()
+
+
+class AttributionSettings(_Section):
+    """Keys read for each attribution field, first match wins, span before resource."""
+
+    tenant: tuple[str, ...] = (
+        "tenant.id",
+        "tenant_id",
+        "tenant",
+        "app.tenant.id",
+        "traceloop.association.properties.tenant_id",
+        "traceloop.association.properties.tenant",
+    )
+    route: tuple[str, ...] = (
+        "route",
+        "app.route",
+        "llm.route",
+        "traceloop.association.properties.route",
+    )
+    workflow: tuple[str, ...] = (
+        "workflow.name",
+        "workflow",
+        "traceloop.workflow.name",
+        "traceloop.association.properties.workflow",
+    )
+    feature: tuple[str, ...] = (
+        "feature",
+        "app.feature",
+        "traceloop.association.properties.feature",
+    )
+    user_id: tuple[str, ...] = (
+        "user.id",
+        "enduser.id",
+        "traceloop.association.properties.user_id",
+    )
+    prompt_version: tuple[str, ...] = (
+        "prompt.version",
+        "gen_ai.prompt.version",
+        "traceloop.prompt.version",
+    )
+    environment: tuple[str, ...] = ("deployment.environment.name", "deployment.environment")
+    # Bedrock requestMetadata keys per field (invocation logs)
+    request_metadata: dict[str, tuple[str, ...]] = {
+        "tenant": ("tenant", "tenant_id"),
+        "route": ("route",),
+        "workflow": ("workflow",),
+        "feature": ("feature",),
+        "user_id": ("user_id",),
+        "prompt_version": ("prompt_version",),
+        "environment": ("environment",),
+    }
+    # IAM identity ARN (exact, or prefix ending in '*') -> tenant
+    identity_tenants: dict[str, str] = {}
+
+
+class AwsSettings(_Section):
+    region: str | None = None
+    profile: str | None = None
+    # Optional endpoint URL per service name (s3, logs, cloudwatch, bedrock, sns, ...)
+    endpoints: dict[str, str] = {}
+    max_attempts: int = Field(5, ge=1)
+
+
+class S3Source(_Section):
+    uri: str = Field(pattern=r"^s3://[^/]+(/.*)?$")
+    poll_seconds: float = Field(300.0, gt=0)
+
+
+class CloudWatchLogsSource(_Section):
+    log_group: str = Field(min_length=1)
+    log_stream: str = "aws/bedrock/modelinvocations"
+    poll_seconds: float = Field(60.0, gt=0)
+
+
+class FileSource(_Section):
+    path: str = Field(min_length=1)
+    poll_seconds: float = Field(30.0, gt=0)
+
+
+class CloudWatchMetricsSource(_Section):
+    enabled: bool = False
+    model_ids: tuple[str, ...] = ()
+    poll_seconds: float = Field(300.0, gt=0)
+    lookback_minutes: int = Field(180, gt=0)
+
+
+class SourcesSettings(_Section):
+    s3: tuple[S3Source, ...] = ()
+    cloudwatch_logs: tuple[CloudWatchLogsSource, ...] = ()
+    files: tuple[FileSource, ...] = ()
+    cloudwatch_metrics: CloudWatchMetricsSource = CloudWatchMetricsSource()
+
+
+class InferenceProfile(_Section):
+    """An inference profile mapped by config (wins over the Bedrock API)."""
+
+    model: str = Field(min_length=1)
+    tenant: str | None = None
+    workflow: str | None = None
+
+
+class ProfilesSettings(_Section):
+    resolve_with_api: bool = True
+    cache_seconds: float = Field(3600.0, gt=0)
+    # profile id or ARN -> what it resolves to
+    map: dict[str, InferenceProfile] = {}
+
+
+class PriceOverride(_Section):
+    model: str = Field(min_length=1)
+    region_scope: str = "any"  # any | in_region | geo | global
+    valid_from: str = "1970-01-01"
+    valid_to: str | None = None
+    input_per_mtok: float = Field(ge=0)
+    output_per_mtok: float = Field(ge=0)
+    cache_read_per_mtok: float | None = Field(None, ge=0)
+    cache_write_per_mtok: float | None = Field(None, ge=0)
+    cache_write_1h_per_mtok: float | None = Field(None, ge=0)
+    batch_discount: float = Field(0.5, ge=0, le=1)
+    currency: str = "USD"
+
+
+class ProvisionedThroughput(_Section):
+    model: str = Field(min_length=1)
+    region: str = Field(min_length=1)
+    model_units: int = Field(gt=0)
+    hourly_rate_per_unit: float = Field(gt=0)
+    valid_from: str
+    valid_to: str | None = None
+
+
+class PricingSettings(_Section):
+    use_genai_prices: bool = True
+    # global/geo cross-region profiles priced relative to in-region (1.0 = same price)
+    geo_multiplier: float = Field(1.0, gt=0)
+    global_multiplier: float = Field(1.0, gt=0)
+    overrides: tuple[PriceOverride, ...] = ()
+    provisioned: tuple[ProvisionedThroughput, ...] = ()
+
+
+class JobsSettings(_Section):
+    enabled: bool = True
+    rollup_interval_seconds: float = Field(60.0, gt=0)
+    attribution_interval_seconds: float = Field(5.0, gt=0)
+    late_data_hours: float = Field(48.0, ge=0)
+    max_retries: int = Field(3, ge=0)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="OUTCROP_",
+        env_nested_delimiter="__",
+        extra="forbid",
+        frozen=True,
+    )
+
+    db: str = DEFAULT_DB
+    server: ServerSettings = ServerSettings()
+    ingest: IngestSettings = IngestSettings()
+    attribution: AttributionSettings = AttributionSettings()
+    aws: AwsSettings = AwsSettings()
+    sources: SourcesSettings = SourcesSettings()
+    profiles: ProfilesSettings = ProfilesSettings()
+    pricing: PricingSettings = PricingSettings()
+    jobs: JobsSettings = JobsSettings()
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        toml_path = _config_path()
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        if toml_path is not None:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=toml_path))
+        return tuple(sources)
+
+
+class ConfigError(Exception):
+    """A configuration problem, with the offending key named in the message."""
+
+
+def _config_path() -> Path | None:
+    explicit = os.environ.get("OUTCROP_CONFIG")
+    if explicit:
+        path = Path(explicit)
+        if not path.is_file():
+            raise ConfigError(f"OUTCROP_CONFIG: no such file {explicit!r}")
+        return path
+    default = Path("outcrop.toml")
+    return default if default.is_file() else None
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Load settings; raise ConfigError naming each bad key."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc)) from None
+
+
+def _describe(exc: ValidationError) -> str:
+    lines = []
+    for err in exc.errors():
+        key = ".".join(str(part) for part in err["loc"]) or "(root)"
+        if err["type"] == "extra_forbidden":
+            lines.append(f"unknown configuration key {key!r}")
+        else:
+            lines.append(f"configuration key {key!r}: {err['msg']}")
+    return "; ".join(lines)
