@@ -119,7 +119,7 @@ CREATE TABLE attribution_pending (
 
 -- Counters of what ingest rejected or altered, for /healthz and the dashboard.
 CREATE TABLE ingest_rejections (
-    at                  TIMESTAMP NOT NULL,
+    rejected_at         TIMESTAMP NOT NULL,
     source              VARCHAR NOT NULL,    -- otlp_http | otlp_grpc | bedrock_s3 | ...
     reason              VARCHAR NOT NULL,
     count               BIGINT NOT NULL,

@@ -1,0 +1,279 @@
+"""The one owner of the DuckDB file: migrations, one writer thread, read cursors.
+
+DuckDB allows one read-write process per file, so `outcrop serve` opens it here and
+everything that writes hands a function to the writer thread (datasette's single write
+thread, Phoenix's bulk inserter). The writer runs queued functions in one transaction
+(group commit) and acknowledges each only after COMMIT returned, so an acknowledged
+write survives `kill -9`: DuckDB has written and synced its WAL by then.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import re
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Future
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+import duckdb
+import pyarrow as pa
+
+from collector.errors import Overloaded, ShuttingDown, StoreLocked
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+WriteFn = Callable[[duckdb.DuckDBPyConnection], Any]
+
+SQL_DIR = Path(__file__).resolve().parent.parent / "sql"
+MIGRATIONS_DIR = SQL_DIR / "migrations"
+_MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
+
+
+def utcnow() -> datetime:
+    """Naive UTC now, the form every TIMESTAMP column holds."""
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+@dataclass
+class _Work:
+    fn: WriteFn
+    future: Future[Any]
+
+
+_STOP = object()
+
+
+class Store:
+    """Owns a DuckDB file opened read-write. Use `Store.open`."""
+
+    def __init__(
+        self,
+        con: duckdb.DuckDBPyConnection,
+        path: str,
+        *,
+        queue_max: int = 256,
+        group_max: int = 64,
+    ) -> None:
+        self.path = path
+        self._con = con
+        self._queue: queue.Queue[_Work | object] = queue.Queue(maxsize=queue_max)
+        self._group_max = group_max
+        self._closing = False
+        self.commits = 0
+        self._thread = threading.Thread(target=self._run, name="outcrop-writer", daemon=True)
+        self._thread.start()
+
+    @classmethod
+    def open(cls, path: str, *, queue_max: int = 256, group_max: int = 64) -> Store:
+        con = connect(path, read_only=False)
+        apply_migrations(con)
+        return cls(con, path, queue_max=queue_max, group_max=group_max)
+
+    # -- writes ---------------------------------------------------------------
+
+    def submit(self, fn: Callable[[duckdb.DuckDBPyConnection], T]) -> Future[T]:
+        """Queue `fn` for the writer; its future resolves after COMMIT."""
+        if self._closing:
+            raise ShuttingDown("the server is shutting down")
+        work = _Work(fn, Future())
+        try:
+            self._queue.put_nowait(work)
+        except queue.Full:
+            raise Overloaded("write queue is full; retry later") from None
+        return work.future
+
+    def write(self, fn: Callable[[duckdb.DuckDBPyConnection], T], timeout: float | None = None) -> T:
+        """Run `fn(con)` in a transaction on the writer thread and wait for the commit."""
+        if threading.current_thread() is self._thread:
+            return fn(self._con)  # a write fn calling write(): already in the transaction
+        future = self.submit(fn)
+        return future.result(timeout)
+
+    def queue_depth(self) -> int:
+        return self._queue.qsize()
+
+    def _run(self) -> None:
+        while True:
+            first = self._queue.get()
+            if first is _STOP:
+                return
+            group = [first]
+            stop_after = False
+            while len(group) < self._group_max:
+                try:
+                    item = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if item is _STOP:
+                    stop_after = True
+                    break
+                group.append(item)
+            self._commit_group([w for w in group if isinstance(w, _Work)])
+            if stop_after:
+                return
+
+    def _commit_group(self, group: list[_Work]) -> None:
+        results: list[Any] = []
+        try:
+            self._con.begin()
+            for work in group:
+                results.append(work.fn(self._con))
+            self._con.commit()
+        except Exception:
+            self._rollback()
+            if len(group) == 1:
+                self._fail(group[0])
+                return
+            # One bad function must not take its neighbours down: run each alone.
+            for work in group:
+                self._commit_group([work])
+            return
+        self.commits += 1
+        for work, result in zip(group, results, strict=True):
+            work.future.set_result(result)
+
+    def _fail(self, work: _Work) -> None:
+        try:
+            self._con.begin()
+            work.fn(self._con)
+            self._con.commit()
+        except Exception as exc:  # noqa: BLE001 - handed to the caller through its future
+            self._rollback()
+            work.future.set_exception(exc)
+        else:  # it failed only beside others; alone it committed
+            work.future.set_result(None)
+
+    def _rollback(self) -> None:
+        try:
+            self._con.rollback()
+        except duckdb.Error:
+            pass
+
+    # -- reads ----------------------------------------------------------------
+
+    def query(
+        self,
+        sql: str,
+        params: Sequence[Any] | Mapping[str, Any] | None = None,
+        *,
+        timeout: float | None = None,
+    ) -> pa.Table:
+        """Run a read on a cursor of its own (DuckDB MVCC: it sees committed data)."""
+        cur = self._con.cursor()
+        timer = _interrupt_after(cur, timeout)
+        try:
+            return cur.sql(sql, params=params or None).to_arrow_table()
+        finally:
+            if timer is not None:
+                timer.cancel()
+            cur.close()
+
+    def cursor(self) -> duckdb.DuckDBPyConnection:
+        return self._con.cursor()
+
+    # -- shutdown -------------------------------------------------------------
+
+    def close(self, timeout: float = 60.0) -> None:
+        """Stop taking writes, drain and commit what is queued, checkpoint, close."""
+        if self._closing:
+            return
+        self._closing = True
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                self._queue.put(_STOP, timeout=0.1)
+                break
+            except queue.Full:
+                if time.monotonic() > deadline:
+                    log.error("writer queue did not drain in %.0fs", timeout)
+                    break
+        self._thread.join(max(0.0, deadline - time.monotonic()))
+        try:
+            self._con.execute("CHECKPOINT")
+        except duckdb.Error as exc:
+            log.warning("checkpoint at close failed: %s", exc)
+        self._con.close()
+
+
+def _interrupt_after(cur: duckdb.DuckDBPyConnection, timeout: float | None) -> threading.Timer | None:
+    if timeout is None:
+        return None
+    timer = threading.Timer(timeout, cur.interrupt)
+    timer.daemon = True
+    timer.start()
+    return timer
+
+
+def connect(path: str, *, read_only: bool) -> duckdb.DuckDBPyConnection:
+    """Open the file, turning DuckDB's lock error into one that says what to do."""
+    if read_only and path != ":memory:" and not Path(path).exists():
+        raise StoreLocked(f"database file {path!r} does not exist yet; run `outcrop serve` or ingest first")
+    try:
+        con = duckdb.connect(path, read_only=read_only)
+    except duckdb.IOException as exc:
+        if "lock" in str(exc).lower():
+            raise StoreLocked(
+                f"database file {path!r} is held by another process ({_holder(str(exc))}). "
+                "Stop that process, or point this one at another file with --db; while "
+                "`outcrop serve` runs, use the CLI commands, which go through its API."
+            ) from None
+        raise
+    con.execute("SET TimeZone = 'UTC'")
+    return con
+
+
+def _holder(message: str) -> str:
+    match = re.search(r"PID (\d+)", message)
+    return f"PID {match.group(1)}" if match else "see DuckDB's message: " + message.splitlines()[0]
+
+
+def migration_files() -> list[tuple[int, Path]]:
+    found = []
+    for path in sorted(MIGRATIONS_DIR.glob("*.sql")):
+        match = _MIGRATION_NAME.match(path.name)
+        if match is None:
+            raise RuntimeError(f"migration file name {path.name!r} must look like 0001_name.sql")
+        found.append((int(match.group(1)), path))
+    numbers = [n for n, _ in found]
+    if len(set(numbers)) != len(numbers):
+        raise RuntimeError(f"two migrations share a number: {numbers}")
+    return found
+
+
+def apply_migrations(con: duckdb.DuckDBPyConnection) -> list[int]:
+    """Apply, in number order, each migration not applied yet; each in its own transaction."""
+    con.execute(
+        "CREATE TABLE IF NOT EXISTS schema_migrations ("
+        " version INTEGER PRIMARY KEY, name VARCHAR NOT NULL, applied_at TIMESTAMP NOT NULL)"
+    )
+    rows = con.execute("SELECT version FROM schema_migrations").fetchall()
+    done = {int(r[0]) for r in rows}
+    applied = []
+    for number, path in migration_files():
+        if number in done:
+            continue
+        con.begin()
+        try:
+            con.execute(path.read_text())
+            con.execute(
+                "INSERT INTO schema_migrations VALUES (?, ?, ?)", [number, path.name, utcnow()]
+            )
+            con.commit()
+        except duckdb.Error:
+            con.rollback()
+            raise
+        applied.append(number)
+        log.info("applied migration %s", path.name)
+    return applied
+
+
+def load_sql(relative: str) -> str:
+    """Text of a statement kept under sql/ (e.g. 'ingest/resolve_attribution.sql')."""
+    return (SQL_DIR / relative).read_text()
