@@ -1,0 +1,76 @@
+"""How the CLI reaches the data: through a running server's API, or the file itself.
+
+DuckDB lets one process write a file, so while `outcrop serve` owns it every command
+goes through its API; with no server, commands open the file directly.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import urllib.error
+import urllib.request
+from typing import Any
+
+import orjson
+import pyarrow as pa
+
+from collector.errors import OutcropError
+from collector.readonly import ARROW_STREAM, from_arrow_ipc
+from collector.server import server_file
+
+
+class ApiError(OutcropError):
+    """The server answered with an error; the message is the server's."""
+
+
+def running_server(db_path: str) -> str | None:
+    """Base URL of the live server that owns `db_path`, or None."""
+    path = server_file(db_path)
+    try:
+        info = json.loads(path.read_text())
+        pid = int(info["pid"])
+        url = str(info["api_url"])
+    except (OSError, ValueError, KeyError):
+        return None
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return None
+    except PermissionError:
+        pass
+    try:
+        with urllib.request.urlopen(url + "/healthz", timeout=5) as resp:
+            return url if resp.status == 200 else None
+    except (urllib.error.URLError, OSError):
+        return None
+
+
+def call(base_url: str, path: str, body: dict[str, Any] | None = None, *,
+         arrow: bool = False, token: str | None = None, timeout: float = 600) -> Any:
+    """POST (or GET without body) to the API; Arrow table or decoded JSON back."""
+    data = None if body is None else orjson.dumps(body)
+    request = urllib.request.Request(base_url + path, data=data, method="GET" if data is None else "POST")
+    request.add_header("content-type", "application/json")
+    if arrow:
+        request.add_header("accept", ARROW_STREAM)
+    if token:
+        request.add_header("authorization", f"Bearer {token}")
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as resp:
+            payload = resp.read()
+    except urllib.error.HTTPError as exc:
+        detail = exc.read().decode("utf-8", "replace")
+        try:
+            detail = json.loads(detail).get("message", detail)
+        except ValueError:
+            pass
+        raise ApiError(f"server answered {exc.code}: {detail}") from None
+    if arrow:
+        return from_arrow_ipc(payload)
+    return orjson.loads(payload)
+
+
+def query_table(base_url: str, sql: str, limit: int, token: str | None = None) -> pa.Table:
+    table: pa.Table = call(base_url, "/v1/sql", {"sql": sql, "limit": limit}, arrow=True, token=token)
+    return table

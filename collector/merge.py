@@ -1,0 +1,102 @@
+"""Writes that join the two sources of a call: spans and Bedrock invocation logs.
+
+Everything here runs inside a writer-thread transaction (`Store.write`). Both sides are
+kept whole (`llm_calls` rows from spans, `bedrock_invocations` from logs), so a merge is
+recomputed from them whichever side arrives first, and re-delivery changes nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+
+import duckdb
+import pyarrow as pa
+
+from collector.records import ATTRIBUTION_FIELDS, LlmCall
+from collector.store import load_sql
+from collector.timeconv import ns_to_datetime
+
+_INVOCATION_COLUMNS: tuple[str, ...] = (
+    "request_id", "ts", *ATTRIBUTION_FIELDS, "operation", "request_model", "model", "region",
+    "inference_profile", "input_tokens", "cache_read_tokens", "cache_write_tokens",
+    "output_tokens", "streaming", "ttft_ms", "ttlt_ms", "status", "error_type",
+    "finish_reason", "account_id", "identity_arn", "inference_region", "source_uri",
+    "ingested_at",
+)
+
+
+def store_bedrock_calls(
+    con: duckdb.DuckDBPyConnection,
+    calls: Sequence[LlmCall],
+    source_uris: Sequence[str],
+    now: datetime,
+) -> int:
+    """Store invocation-log calls (deduplicated by request id) and merge them with spans.
+
+    Returns the number of distinct request ids written.
+    """
+    latest: dict[str, tuple[LlmCall, str]] = {}
+    for call, uri in zip(calls, source_uris, strict=True):
+        if call.request_id:
+            latest[call.request_id] = (call, uri)
+    if not latest:
+        return 0
+    rows = [_invocation_row(call, uri, now) for call, uri in latest.values()]
+    table = pa.Table.from_pylist(rows)
+    con.register("_in_invocations", table)
+    try:
+        con.execute(_UPSERT_INVOCATIONS)
+    finally:
+        con.unregister("_in_invocations")
+    merge_request_ids(con, latest.keys(), now)
+    return len(latest)
+
+
+def _invocation_row(call: LlmCall, uri: str, now: datetime) -> dict[str, object]:
+    row: dict[str, object] = {name: getattr(call, name, None) for name in _INVOCATION_COLUMNS}
+    row["ts"] = ns_to_datetime(call.ts_ns)
+    row["source_uri"] = uri
+    row["ingested_at"] = now
+    return row
+
+
+_UPSERT_INVOCATIONS = (
+    "INSERT INTO bedrock_invocations BY NAME SELECT * FROM _in_invocations "
+    "ON CONFLICT (request_id) DO UPDATE SET "
+    + ", ".join(f"{c} = excluded.{c}" for c in _INVOCATION_COLUMNS if c != "request_id")
+)
+
+
+def merge_request_ids(con: duckdb.DuckDBPyConnection, request_ids: Iterable[str], now: datetime) -> None:
+    """Recompute the llm_calls rows of these request ids from both sides."""
+    ids = pa.table({"request_id": pa.array(list(request_ids), pa.string())})
+    if ids.num_rows == 0:
+        return
+    con.register("_merge_ids", ids)
+    try:
+        con.execute(load_sql("ingest/merge_traced_calls.sql"), [now])
+        con.execute(load_sql("ingest/drop_merged_log_rows.sql"))
+        con.execute(load_sql("ingest/upsert_log_only_calls.sql"), [now])
+        traces = con.execute(
+            "SELECT DISTINCT l.trace_id FROM llm_calls l JOIN _merge_ids m USING (request_id) "
+            "WHERE l.trace_id IS NOT NULL"
+        ).fetchall()
+    finally:
+        con.unregister("_merge_ids")
+    resolve_attribution(con, [t[0] for t in traces], now)
+
+
+def resolve_attribution(con: duckdb.DuckDBPyConnection, trace_ids: Iterable[str], now: datetime) -> None:
+    """Re-resolve inherited attribution over whole traces (order-independent)."""
+    pending = pa.table({"trace_id": pa.array(sorted(set(trace_ids)), pa.string())})
+    if pending.num_rows == 0:
+        return
+    con.register("_pending", pending)
+    try:
+        con.execute(load_sql("ingest/resolve_attribution.sql"))
+        con.execute(load_sql("ingest/apply_span_attribution.sql"))
+        con.execute(load_sql("ingest/apply_call_attribution.sql"), [now])
+        con.execute("DROP TABLE IF EXISTS _resolved")
+    finally:
+        con.unregister("_pending")

@@ -1,0 +1,82 @@
+"""OTLP/gRPC trace service. The gRPC library decodes the protobuf; we validate spans.
+
+Over capacity answers RESOURCE_EXHAUSTED with a RetryInfo detail (which OTLP clients
+treat as retryable); shutting down answers UNAVAILABLE.
+"""
+
+from __future__ import annotations
+
+import logging
+from concurrent import futures
+from typing import Any
+
+import grpc
+from google.protobuf.duration_pb2 import Duration
+from google.rpc.error_details_pb2 import RetryInfo
+from google.rpc.status_pb2 import Status
+from opentelemetry.proto.collector.trace.v1 import trace_service_pb2, trace_service_pb2_grpc
+
+from collector.errors import Overloaded, OutcropError, ShuttingDown, Unauthorized
+from collector.ingest_service import TraceIngest
+from collector.receivers.otlp_decode import records_from_request
+from collector.settings import ServerSettings
+
+log = logging.getLogger(__name__)
+
+
+def _status_code(exc: OutcropError) -> grpc.StatusCode:
+    if isinstance(exc, Overloaded):
+        return grpc.StatusCode.RESOURCE_EXHAUSTED
+    if isinstance(exc, ShuttingDown):
+        return grpc.StatusCode.UNAVAILABLE
+    if isinstance(exc, Unauthorized):
+        return grpc.StatusCode.UNAUTHENTICATED
+    return grpc.StatusCode.INVALID_ARGUMENT
+
+
+class TraceService(trace_service_pb2_grpc.TraceServiceServicer):  # type: ignore[misc]
+    def __init__(self, ingest: TraceIngest, limits: ServerSettings) -> None:
+        self._ingest = ingest
+        self._limits = limits
+
+    def Export(self, request: Any, context: grpc.ServicerContext) -> Any:  # noqa: N802 - gRPC name
+        metadata = dict(context.invocation_metadata())
+        try:
+            tenant = self._ingest.authenticate(metadata.get("authorization"), metadata.get("x-api-key"))
+            decoded = records_from_request(request, self._limits.max_attribute_value_bytes)
+            future, result = self._ingest.submit(decoded, tenant)
+            future.result()
+        except OutcropError as exc:
+            self._abort(context, exc)
+        response = trace_service_pb2.ExportTraceServiceResponse()
+        if result.rejected:
+            response.partial_success.rejected_spans = result.rejected
+            response.partial_success.error_message = result.message
+        return response
+
+    @staticmethod
+    def _abort(context: grpc.ServicerContext, exc: OutcropError) -> None:
+        code = _status_code(exc)
+        retry_after = getattr(exc, "retry_after_seconds", None)
+        if retry_after is not None:
+            detail = RetryInfo(retry_delay=Duration(seconds=int(retry_after)))
+            status = Status(code=code.value[0], message=str(exc))
+            status.details.add().Pack(detail)
+            context.set_trailing_metadata((("grpc-status-details-bin", status.SerializeToString()),))
+        context.abort(code, str(exc))
+
+
+def start_grpc_server(ingest: TraceIngest, limits: ServerSettings, workers: int = 8) -> tuple[grpc.Server, int]:
+    """Start the gRPC server; return it and the port it bound (0 picks a free one)."""
+    server = grpc.server(
+        futures.ThreadPoolExecutor(max_workers=workers, thread_name_prefix="otlp-grpc"),
+        options=[
+            ("grpc.max_receive_message_length", limits.max_decompressed_bytes),
+            ("grpc.max_send_message_length", 4 * 1024 * 1024),
+        ],
+        maximum_concurrent_rpcs=limits.queue_max_batches,
+    )
+    trace_service_pb2_grpc.add_TraceServiceServicer_to_server(TraceService(ingest, limits), server)
+    port = server.add_insecure_port(f"{limits.host}:{limits.grpc_port}")
+    server.start()
+    return server, port

@@ -1,0 +1,170 @@
+"""`outcrop serve`: one process that owns the database and hosts everything else.
+
+Receivers (OTLP/HTTP, OTLP/gRPC), the read API, pollers and the scheduler share one
+`Store`. SIGTERM/SIGINT stop the listeners, drain the write queue, commit and exit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import signal
+import socket
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import uvicorn
+
+from collector.api import ApiHandlers, create_api
+from collector.ingest_service import TraceIngest
+from collector.receivers.otlp_grpc import start_grpc_server
+from collector.receivers.otlp_http import create_app
+from collector.settings import Settings
+from collector.store import Store, utcnow
+
+log = logging.getLogger(__name__)
+
+
+def server_file(db_path: str) -> Path:
+    """Where a running server announces itself, beside the database file."""
+    return Path(db_path + ".server.json")
+
+
+class _QuietServer(uvicorn.Server):
+    """A uvicorn server that leaves signal handling to us (we run two of them)."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+@dataclass
+class Ports:
+    http: int = 0
+    grpc: int = 0
+    api: int = 0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.set_inheritable(True)
+    return sock
+
+
+class OutcropServer:
+    def __init__(self, settings: Settings, db_path: str, clock: Callable[[], datetime] = utcnow) -> None:
+        self.settings = settings
+        self.db_path = db_path
+        self.clock = clock
+        self.ports = Ports()
+        self.store: Store | None = None
+        self._servers: list[_QuietServer] = []
+        self._scheduler: Any = None
+        self._stopping = asyncio.Event()
+
+    async def run(self, on_ready: Callable[[OutcropServer], None] | None = None) -> None:
+        cfg = self.settings.server
+        self.store = Store.open(self.db_path, queue_max=cfg.queue_max_batches)
+        ingest = TraceIngest(self.store, self.settings, self.clock)
+        handlers = ApiHandlers(self.store, self.settings, self.clock)
+        http_sock = _bind(cfg.host, cfg.http_port)
+        api_sock = _bind(cfg.host, cfg.api_port)
+        self.ports.http = http_sock.getsockname()[1]
+        self.ports.api = api_sock.getsockname()[1]
+        grpc_server, self.ports.grpc = start_grpc_server(ingest, cfg)
+        apps = ((create_app(ingest, cfg), http_sock), (create_api(handlers), api_sock))
+        tasks = []
+        for app, sock in apps:
+            config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off",
+                                    timeout_graceful_shutdown=10)
+            server = _QuietServer(config)
+            self._servers.append(server)
+            tasks.append(asyncio.create_task(server.serve(sockets=[sock])))
+        self._install_signals()
+        self._scheduler = self._start_jobs()
+        while not all(s.started for s in self._servers):
+            await asyncio.sleep(0.02)
+        handlers.ready = True
+        self._announce()
+        if on_ready is not None:
+            on_ready(self)
+        await self._stopping.wait()
+        await self._shutdown(grpc_server, tasks)
+
+    def request_stop(self) -> None:
+        self._stopping.set()
+
+    def _install_signals(self) -> None:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                loop.add_signal_handler(sig, self.request_stop)
+
+    def _start_jobs(self) -> Any:
+        if not self.settings.jobs.enabled:
+            return None
+        assert self.store is not None
+        try:
+            from analytics.scheduler import start_scheduler
+            from collector.sources import configured_sources
+        except ImportError as exc:  # analytics is optional at this layer
+            log.warning("scheduler not started: %s", exc)
+            return None
+        return start_scheduler(self.store, self.settings, configured_sources(self.settings))
+
+    def _announce(self) -> None:
+        info = {
+            "pid": os.getpid(),
+            "api_url": f"http://{_url_host(self.settings.server.host)}:{self.ports.api}",
+            "http_port": self.ports.http,
+            "grpc_port": self.ports.grpc,
+            "started_at": self.clock().isoformat(),
+        }
+        path = server_file(self.db_path)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(info))
+        os.replace(tmp, path)
+        log.info("serving %s: OTLP/HTTP :%d, OTLP/gRPC :%d, API :%d", self.db_path,
+                 self.ports.http, self.ports.grpc, self.ports.api)
+
+    async def _shutdown(self, grpc_server: Any, tasks: list[asyncio.Task[None]]) -> None:
+        log.info("stopping: draining the write queue")
+        grpc_stopped = grpc_server.stop(grace=5)
+        for server in self._servers:
+            server.should_exit = True
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await asyncio.to_thread(grpc_stopped.wait, 10)
+        if self._scheduler is not None:
+            self._scheduler.shutdown(wait=True)
+        assert self.store is not None
+        await asyncio.to_thread(self.store.close)
+        with contextlib.suppress(FileNotFoundError):
+            server_file(self.db_path).unlink()
+        log.info("stopped; all acknowledged data is committed")
+
+
+def _url_host(host: str) -> str:
+    if host in ("0.0.0.0", ""):
+        return "127.0.0.1"
+    if host == "::":
+        return "[::1]"
+    return f"[{host}]" if ":" in host else host
+
+
+def serve(settings: Settings, db_path: str, on_ready: Callable[[OutcropServer], None] | None = None) -> None:
+    server = OutcropServer(settings, db_path)
+    try:
+        import uvloop
+
+        uvloop.run(server.run(on_ready))
+    except ImportError:
+        asyncio.run(server.run(on_ready))

@@ -1,0 +1,32 @@
+-- merge_traced_calls: a traced call (a span's llm_calls row) whose request id is in
+-- `_merge_ids(request_id)` and also in an invocation log becomes one 'merged' row: token
+-- counts, model and account from Bedrock; client latency, streaming and status from the
+-- span (TTFT from the log when the span has none). Parameter: $1 = now.
+UPDATE llm_calls
+SET source = 'merged',
+    input_tokens = b.input_tokens,
+    cache_read_tokens = b.cache_read_tokens,
+    cache_write_tokens = b.cache_write_tokens,
+    output_tokens = b.output_tokens,
+    model = coalesce(b.model, llm_calls.model),
+    inference_profile = coalesce(llm_calls.inference_profile, b.inference_profile),
+    region = coalesce(llm_calls.region, b.region),
+    streaming = coalesce(llm_calls.streaming, b.streaming),
+    ttft_ms = coalesce(llm_calls.ttft_ms, b.ttft_ms),
+    ttlt_ms = coalesce(llm_calls.ttlt_ms, b.ttlt_ms),
+    otps = CASE
+        WHEN b.output_tokens > 1
+         AND coalesce(llm_calls.ttft_ms, b.ttft_ms) IS NOT NULL
+         AND coalesce(llm_calls.ttlt_ms, b.ttlt_ms) > coalesce(llm_calls.ttft_ms, b.ttft_ms)
+        THEN b.output_tokens / ((coalesce(llm_calls.ttlt_ms, b.ttlt_ms)
+                                 - coalesce(llm_calls.ttft_ms, b.ttft_ms)) / 1000.0)
+    END,
+    finish_reason = coalesce(llm_calls.finish_reason, b.finish_reason),
+    account_id = b.account_id,
+    identity_arn = b.identity_arn,
+    inference_region = b.inference_region,
+    ingested_at = $1
+FROM bedrock_invocations b
+JOIN _merge_ids m ON m.request_id = b.request_id
+WHERE llm_calls.request_id = b.request_id
+  AND llm_calls.trace_id IS NOT NULL;

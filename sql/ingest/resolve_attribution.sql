@@ -1,0 +1,31 @@
+-- resolve_attribution: for every span of the traces listed in `_pending(trace_id)`, the
+-- attribution it inherits: its own value, else the nearest ancestor's that has one.
+-- Grain: one row per span. Recomputed over whole traces each time a span arrives, so the
+-- result does not depend on arrival order (a child may come before its root).
+-- The ancestor walk is bounded at 128 levels, which also stops hostile parent cycles.
+CREATE OR REPLACE TEMP TABLE _resolved AS
+WITH RECURSIVE chain(trace_id, span_id, anc_id, next_id, depth) AS (
+    SELECT s.trace_id, s.span_id, s.span_id, s.parent_span_id, 0
+    FROM spans s
+    JOIN _pending p ON p.trace_id = s.trace_id
+    UNION ALL
+    SELECT c.trace_id, c.span_id, a.span_id, a.parent_span_id, c.depth + 1
+    FROM chain c
+    JOIN spans a ON a.trace_id = c.trace_id AND a.span_id = c.next_id
+    WHERE c.depth < 128
+)
+SELECT
+    c.trace_id,
+    c.span_id,
+    arg_min(a.own_tenant, c.depth) FILTER (WHERE a.own_tenant IS NOT NULL) AS tenant,
+    arg_min(a.own_route, c.depth) FILTER (WHERE a.own_route IS NOT NULL) AS route,
+    arg_min(a.own_workflow, c.depth) FILTER (WHERE a.own_workflow IS NOT NULL) AS workflow,
+    arg_min(a.own_feature, c.depth) FILTER (WHERE a.own_feature IS NOT NULL) AS feature,
+    arg_min(a.own_user_id, c.depth) FILTER (WHERE a.own_user_id IS NOT NULL) AS user_id,
+    arg_min(a.own_prompt_version, c.depth) FILTER (WHERE a.own_prompt_version IS NOT NULL) AS prompt_version,
+    arg_min(a.own_environment, c.depth) FILTER (WHERE a.own_environment IS NOT NULL) AS environment,
+    -- the topmost span known on the way up: the root once it has arrived
+    arg_max(a.name, c.depth) AS root_name
+FROM chain c
+JOIN spans a ON a.trace_id = c.trace_id AND a.span_id = c.anc_id
+GROUP BY c.trace_id, c.span_id;
