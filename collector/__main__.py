@@ -186,10 +186,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=FORMATS, default="table")
     p.set_defaults(func=cmd_jobs)
 
-    p = add("report", cmd_report, "usage, latency, cost and capacity tables")
-    from analytics.report import add_report_arguments
-
-    add_report_arguments(p)
+    try:
+        from analytics.report import add_report_arguments
+    except ImportError:
+        pass
+    else:
+        p = add("report", cmd_report, "usage, latency, cost and capacity tables")
+        add_report_arguments(p)
 
     p = add("demo", cmd_demo, "start a server, send a realistic demo workload, run jobs, summarise")
     p.add_argument("--history-days", type=float, default=3.0)
