@@ -169,13 +169,11 @@ class Planner:
         return Step(name, SpanKind.SERVER, None, tr.req.start_ns, end_ns, attrs, error)
 
     def _retrieval(self, tr: _Trace, t: int) -> int:
-        start = t
-        index = tr.add(Step("retrieve documents", SpanKind.INTERNAL, 0, start, start, {}))
         embed = self._attempt(tr, _EMBED_STAGE, catalog.MODELS[catalog.EMBEDDING_MODEL], t + MS)
-        tr.add(_call_step(embed, index))
         end = embed.end_ns + self._ms(8, 45)  # vector search after the query embedding
         attrs: dict[str, AttributeValue] = {genai.GEN_AI_DATA_SOURCE_ID: f"kb-{tr.workflow.name}"}
-        tr.steps[index - 1] = Step("retrieve documents", SpanKind.INTERNAL, 0, start, end, attrs)
+        index = tr.add(Step("retrieve documents", SpanKind.INTERNAL, 0, t, end, attrs))
+        tr.add(_call_step(embed, index))
         return end
 
     def _prompt_build(self, tr: _Trace, t: int) -> int:

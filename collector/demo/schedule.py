@@ -99,6 +99,7 @@ def _batch_runs(
 ) -> list[Request]:
     """A batch job starting a few minutes past every hour, one document every few seconds."""
     found: list[Request] = []
+    usage = spec.usages[0]
     run = lo - lo % HOUR_NS + catalog.BATCH_MINUTE * MINUTE_NS
     while run < hi:
         night = 1.6 if datetime.fromtimestamp(run / 1e9, UTC).hour < 6 else 1.0
@@ -106,7 +107,6 @@ def _batch_runs(
                             * rng.uniform(0.7, 1.3)))
         t = run
         for _ in range(docs):
-            usage = spec.usages[0]
             if lo <= t < hi:
                 found.append(Request(spec, usage.workflow, usage.route, t))
             t += int(rng.uniform(3, 12) * 1e9)
