@@ -1,0 +1,346 @@
+"""OTLP span → canonical `llm_calls` row, whatever GenAI convention the producer used.
+
+Pure: no I/O, no clock. Attribute names live in `genai`; the unit and token-counting
+choices below are per producer, decided by the instrumentation scope name, because
+producers disagree (DESIGN section 4). Bad attribute values become NULL, never errors.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from collector.normalize import genai as g
+from collector.normalize.attribution import own_attribution
+from collector.normalize.genai import as_flag, as_int, as_number, as_text, first_present, first_text
+from collector.normalize.models import looks_like_bedrock, normalize_model_id
+from collector.records import (
+    ATTRIBUTION_FIELDS,
+    Attribution,
+    LlmCall,
+    SpanRecord,
+    compute_otps,
+    is_throttle,
+)
+from collector.settings import AttributionSettings
+
+
+@dataclass(frozen=True, slots=True)
+class NormalizedSpan:
+    own: Attribution  # attribution this span states itself (span attrs before resource attrs)
+    llm_call: LlmCall | None  # None for non-LLM spans
+
+
+def normalize_span(rec: SpanRecord, keys: AttributionSettings) -> NormalizedSpan:
+    attrs = rec.attributes if isinstance(rec.attributes, dict) else {}
+    resource = rec.resource_attributes if isinstance(rec.resource_attributes, dict) else {}
+    own = own_attribution(attrs, resource, keys)
+    if not is_llm_span(rec.name, attrs):
+        return NormalizedSpan(own, None)
+    return NormalizedSpan(own, _llm_call(rec, attrs, resource, own))
+
+
+def is_llm_span(name: str, attrs: Mapping[str, Any]) -> bool:
+    """Whether the span is one model invocation (not an agent, tool, chain, retrieval,
+    guardrail or non-inference AWS call that merely mentions GenAI)."""
+    oi_kind = as_text(attrs.get(g.OPENINFERENCE_KIND))
+    if oi_kind is not None:
+        return oi_kind.upper() in g.OPENINFERENCE_LLM_KINDS
+    langfuse_type = as_text(attrs.get(g.LANGFUSE_TYPE))
+    if langfuse_type is not None:
+        return langfuse_type.lower() in g.LANGFUSE_LLM_TYPES
+    if as_text(attrs.get(g.TRACELOOP_KIND)) is not None:
+        return False  # Traceloop workflow/task/agent/tool wrappers; the LLM span is a child
+    operation = first_text(attrs, g.OPERATION)
+    if operation is not None:
+        # Strands' agent spans carry accumulated usage; counting them double-counts.
+        return operation.lower() in g.LLM_OPERATIONS
+    if attrs.get(g.RPC_SERVICE) in g.BEDROCK_RUNTIME_SERVICES:
+        return attrs.get(g.RPC_METHOD) in g.BEDROCK_INFERENCE_METHODS
+    model_or_tokens = g.REQUEST_MODEL + g.RESPONSE_MODEL + g.INPUT_TOKENS + g.OUTPUT_TOKENS
+    return any(attrs.get(key) is not None for key in model_or_tokens)
+
+
+def _llm_call(
+    rec: SpanRecord, attrs: Mapping[str, Any], resource: Mapping[str, Any], own: Attribution
+) -> LlmCall:
+    scope = rec.scope_name if isinstance(rec.scope_name, str) else ""
+    request_model = first_text(attrs, g.REQUEST_MODEL)
+    response_model = first_text(attrs, g.RESPONSE_MODEL)
+    model, region_scope, profile = normalize_model_id(request_model or response_model)
+    if model is None and response_model is not None:
+        model = normalize_model_id(response_model)[0]  # app profile: the response names it
+    provider = _provider(attrs, scope, request_model or response_model)
+    usage = read_usage(attrs, scope, provider)
+    api_method = _api_method(rec.name, attrs, scope)
+    ttlt = _duration_ms(rec.start_ns, rec.end_ns)
+    streaming, ttft = _streaming_and_ttft(rec, attrs, scope, api_method, ttlt)
+    status, error_type = _outcome(rec, attrs)
+    call = LlmCall(
+        call_id=f"{rec.trace_id}{rec.span_id}",
+        source="otlp",
+        ts_ns=rec.start_ns,
+        trace_id=rec.trace_id,
+        span_id=rec.span_id,
+        request_id=first_text(attrs, g.REQUEST_ID),
+        operation=first_text(attrs, g.OPERATION) or api_method,
+        provider=provider,
+        request_model=request_model,
+        response_model=response_model,
+        model=model,
+        region=_region(attrs, resource, request_model),
+        inference_profile=profile,
+        input_tokens=usage.input,
+        cache_read_tokens=usage.cache_read,
+        cache_write_tokens=usage.cache_write,
+        output_tokens=usage.output,
+        reasoning_tokens=usage.reasoning,
+        streaming=streaming,
+        ttft_ms=ttft,
+        ttlt_ms=ttlt,
+        otps=compute_otps(usage.output, ttft, ttlt),
+        status=status,
+        error_type=error_type,
+        finish_reason=first_text(attrs, g.FINISH_REASONS),
+        service_name=as_text(resource.get(g.SERVICE_NAME)),
+    )
+    for field in ATTRIBUTION_FIELDS:  # copied as stated; the store does inheritance
+        setattr(call, field, getattr(own, field))
+    return call
+
+
+def _provider(attrs: Mapping[str, Any], scope: str, model_id: str | None) -> str | None:
+    raw = first_text(attrs, g.PROVIDER)
+    name = raw.lower() if raw is not None else None
+    if name is not None and name not in g.FRAMEWORK_PROVIDERS:
+        return g.PROVIDER_ALIASES.get(name, name)
+    # No provider, or a framework's name in its place: infer it from what was called.
+    bedrock_scope = scope.startswith((g.SCOPE_BOTOCORE, g.SCOPE_OPENLLMETRY_BEDROCK))
+    if (
+        bedrock_scope
+        or looks_like_bedrock(model_id)
+        or attrs.get(g.RPC_SERVICE) in g.BEDROCK_RUNTIME_SERVICES
+    ):
+        return "aws.bedrock"
+    return None
+
+
+def _api_method(name: str, attrs: Mapping[str, Any], scope: str) -> str | None:
+    """The Bedrock API called (Converse, ConverseStream, ...), when the span says."""
+    method = as_text(attrs.get(g.RPC_METHOD))
+    if method is not None:
+        return method
+    if scope.startswith(g.SCOPE_OPENINFERENCE):
+        return g.OPENINFERENCE_BEDROCK_SPANS.get(name)
+    return None
+
+
+def _streaming_and_ttft(
+    rec: SpanRecord,
+    attrs: Mapping[str, Any],
+    scope: str,
+    api_method: str | None,
+    ttlt: float | None,
+) -> tuple[bool | None, float | None]:
+    streaming = _streaming_flag(attrs, api_method)
+    ttft = ttft_ms(attrs, scope, rec.start_ns, rec.events)
+    if ttft is not None and (ttft < 0 or (ttlt is not None and ttft > ttlt)):
+        ttft = None  # first token after the last byte: a unit mix-up, not a measurement
+    if streaming is None and ttft is not None:
+        streaming = True  # only streamed responses have a first chunk
+    if streaming is False:
+        ttft = None  # DESIGN section 3: TTFT exists only for streamed responses
+    return streaming, ttft
+
+
+def _streaming_flag(attrs: Mapping[str, Any], api_method: str | None) -> bool | None:
+    for key in g.STREAM_FLAGS:
+        flag = as_flag(attrs.get(key))
+        if flag is not None:
+            return flag
+    if api_method in g.BEDROCK_STREAM_METHODS:
+        return True
+    if api_method in g.BEDROCK_INFERENCE_METHODS:
+        return False
+    return None
+
+
+def _outcome(rec: SpanRecord, attrs: Mapping[str, Any]) -> tuple[str, str | None]:
+    failed = rec.status_code == "error" or _langfuse_error(attrs)
+    error_type = as_text(attrs.get(g.ERROR_TYPE))
+    if error_type is None and failed:
+        error_type = _exception_type(rec.events)  # OpenInference records only the event
+    http_status = next((as_int(attrs.get(k)) for k in g.HTTP_STATUS if k in attrs), None)
+    if is_throttle(error_type) or http_status == 429:
+        return "throttled", error_type or "429"
+    if failed or error_type is not None:
+        return "error", error_type
+    return "ok", None
+
+
+def _langfuse_error(attrs: Mapping[str, Any]) -> bool:
+    level = as_text(attrs.get(g.LANGFUSE_LEVEL))
+    return level is not None and level.upper() == "ERROR"
+
+
+def _exception_type(events: Any) -> str | None:
+    if not isinstance(events, list):
+        return None
+    for event in events:
+        if isinstance(event, dict) and event.get("name") == "exception":
+            attributes = event.get("attributes")
+            if isinstance(attributes, dict):
+                qualified = as_text(attributes.get("exception.type"))
+                if qualified is not None:
+                    # botocore.errorfactory.ThrottlingException -> ThrottlingException
+                    return qualified.rsplit(".", 1)[-1]
+    return None
+
+
+def _region(
+    attrs: Mapping[str, Any], resource: Mapping[str, Any], model_id: str | None
+) -> str | None:
+    region = first_text(attrs, g.REGION) or first_text(resource, g.REGION)
+    if region is not None:
+        return region
+    host = first_text(attrs, g.SERVER_ADDRESS)
+    match = g.BEDROCK_HOST.match(host.lower()) if host is not None else None
+    if match is not None:
+        return match.group(1)
+    if model_id is not None and model_id.startswith("arn:"):
+        parts = model_id.split(":")
+        return parts[3] or None if len(parts) > 3 else None
+    return None
+
+
+def _duration_ms(start_ns: Any, end_ns: Any) -> float | None:
+    start, end = as_int(start_ns, signed=True), as_int(end_ns, signed=True)
+    if start is None or end is None or end < start:
+        return None
+    return (end - start) / 1e6
+
+
+# --- tokens -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Usage:
+    input: int | None = None  # uncached input only, as Bedrock bills it
+    output: int | None = None
+    cache_read: int | None = None
+    cache_write: int | None = None
+    reasoning: int | None = None
+
+
+def read_usage(attrs: Mapping[str, Any], scope: str, provider: str | None) -> Usage:
+    if first_present(attrs, g.INPUT_TOKENS + g.OUTPUT_TOKENS) is None and g.LANGFUSE_USAGE in attrs:
+        return _langfuse_usage(attrs.get(g.LANGFUSE_USAGE))
+    cache_read = as_int(first_present(attrs, g.CACHE_READ_TOKENS))
+    cache_write = as_int(first_present(attrs, g.CACHE_WRITE_TOKENS))
+    raw_input = as_int(first_present(attrs, g.INPUT_TOKENS))
+    if raw_input is not None and input_includes_cache(scope, provider):
+        cached = (cache_read or 0) + (cache_write or 0)
+        # A total smaller than its cached part cannot include it: keep the count as sent.
+        raw_input = raw_input - cached if raw_input >= cached else raw_input
+    return Usage(
+        input=raw_input,
+        output=as_int(first_present(attrs, g.OUTPUT_TOKENS)),
+        cache_read=cache_read,
+        cache_write=cache_write,
+        reasoning=as_int(first_present(attrs, g.REASONING_TOKENS)),
+    )
+
+
+def input_includes_cache(scope: str, provider: str | None) -> bool:
+    """Whether this producer's input-token count includes cache reads and writes.
+
+    Decided per producer, each checked against a known response (golden tests):
+    - OpenInference: yes. Its Bedrock instrumentation reports llm.token_count.prompt =
+      inputTokens + cacheRead + cacheWrite (measured: 1000 + 3000 + 500 -> 4500).
+    - botocore (0.66b2), OpenLLMetry Bedrock (0.62): no. They copy Bedrock's
+      `inputTokens`, which excludes the cache, although OTel semconv says
+      gen_ai.usage.input_tokens SHOULD include cached tokens.
+    - Strands: no, it copies Bedrock's Converse usage. Langfuse: no, `input` is the
+      uncached part beside `cache_read_input_tokens`.
+    - Anyone else (OpenLIT, hand instrumentation): follow the provider's API. Bedrock and
+      Anthropic count cache separately; OpenAI-style APIs and the OTel spec include it.
+    """
+    if scope.startswith(g.SCOPE_OPENINFERENCE):
+        return True
+    exclusive = (g.SCOPE_BOTOCORE, g.SCOPE_OPENLLMETRY_BEDROCK, g.SCOPE_STRANDS, g.SCOPE_LANGFUSE)
+    if scope.startswith(exclusive):
+        return False
+    return provider not in ("aws.bedrock", "anthropic")
+
+
+def _langfuse_usage(raw: Any) -> Usage:
+    details = _json_object(raw)
+
+    def pick(field: str) -> int | None:
+        return as_int(first_present(details, g.LANGFUSE_USAGE_KEYS[field]))
+
+    return Usage(
+        pick("input"), pick("output"), pick("cache_read"), pick("cache_write"), pick("reasoning")
+    )
+
+
+def _json_object(raw: Any) -> dict[str, Any]:
+    if isinstance(raw, dict):
+        return raw
+    if not isinstance(raw, str):
+        return {}
+    try:
+        parsed = json.loads(raw)
+    except ValueError:
+        return {}
+    return parsed if isinstance(parsed, dict) else {}
+
+
+# --- time to first token ----------------------------------------------------------------
+
+
+def ttft_ms(attrs: Mapping[str, Any], scope: str, start_ns: int, events: Any) -> float | None:
+    """TTFT in ms, in DESIGN order: an attribute, then a first-token timestamp or event."""
+    if scope.startswith(g.SCOPE_STRANDS):
+        # Strands writes Bedrock's metrics.timeToFirstByteMs under the OTel name: ms.
+        value = as_number(first_present(attrs, g.TTFT_MILLISECONDS_STRANDS))
+        if value is not None:
+            return value
+    else:
+        seconds = as_number(first_present(attrs, g.TTFT_SECONDS))
+        if seconds is not None:
+            return seconds * 1000.0
+    first_ns = _timestamp_ns(attrs.get(g.LANGFUSE_COMPLETION_START))
+    if first_ns is None:
+        first_ns = _first_token_event_ns(events)
+    start = as_int(start_ns, signed=True)
+    if first_ns is None or start is None:
+        return None
+    return (first_ns - start) / 1e6
+
+
+def _first_token_event_ns(events: Any) -> int | None:
+    if not isinstance(events, list):
+        return None
+    for event in events:
+        if isinstance(event, dict) and g.FIRST_TOKEN_EVENT.search(str(event.get("name", ""))):
+            return as_int(event.get("time_ns"))
+    return None
+
+
+def _timestamp_ns(value: Any) -> int | None:
+    """Langfuse's completion_start_time: an ISO timestamp, JSON-quoted by its SDK."""
+    text = as_text(value)
+    if text is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(text.strip('"'))
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    delta = moment - datetime(1970, 1, 1, tzinfo=UTC)
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000_000 + delta.microseconds * 1000
