@@ -70,8 +70,10 @@ class OutcropServer:
         self._servers: list[_QuietServer] = []
         self._scheduler: Any = None
         self._stopping = asyncio.Event()
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     async def run(self, on_ready: Callable[[OutcropServer], None] | None = None) -> None:
+        self._loop = asyncio.get_running_loop()
         cfg = self.settings.server
         self.store = Store.open(self.db_path, queue_max=cfg.queue_max_batches)
         ingest = TraceIngest(self.store, self.settings, self.clock)
@@ -101,7 +103,9 @@ class OutcropServer:
         await self._shutdown(grpc_server, tasks)
 
     def request_stop(self) -> None:
-        self._stopping.set()
+        """Ask the server to drain and stop; safe from any thread or a signal handler."""
+        if self._loop is not None:
+            self._loop.call_soon_threadsafe(self._stopping.set)
 
     def _install_signals(self) -> None:
         loop = asyncio.get_running_loop()

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Create .venv (Python 3.11+) and install Outcrop with the pinned versions in requirements.lock.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+python_bin=""
+for candidate in python3.11 python3.12 python3.13 python3; do
+    if command -v "$candidate" >/dev/null 2>&1 &&
+        "$candidate" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)' 2>/dev/null; then
+        python_bin=$candidate
+        break
+    fi
+done
+if [ -z "$python_bin" ]; then
+    echo "Outcrop needs Python 3.11 or newer on PATH" >&2
+    exit 1
+fi
+
+if [ ! -x .venv/bin/python ]; then
+    "$python_bin" -m venv .venv
+fi
+stamp=.venv/.outcrop-lock
+if [ ! -f "$stamp" ] || ! cmp -s requirements.lock "$stamp"; then
+    .venv/bin/python -m pip install --quiet --upgrade pip
+    .venv/bin/python -m pip install --quiet -r requirements.lock
+    cp requirements.lock "$stamp"
+fi
+.venv/bin/python -m pip install --quiet --no-deps --no-build-isolation -e . 2>/dev/null ||
+    .venv/bin/python -m pip install --quiet --no-deps -e .
