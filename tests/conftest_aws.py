@@ -1,6 +1,6 @@
 """AWS in tests: a real moto server on loopback, used through boto3 with endpoint URLs.
 
-Import the fixtures into a test module (`from conftest_aws import aws_env, moto_url`).
+Import the fixtures into a test module (`from tests.conftest_aws import aws_env, moto_url`).
 No mock_aws decorators: the code under test makes real HTTP calls (DESIGN section 8).
 """
 

@@ -86,7 +86,7 @@ def _handler(fake: FakeBedrockControl) -> type[BaseHTTPRequestHandler]:
             if not self.path.startswith(prefix):
                 return self._error(404, "UnknownOperationException", self.path)
             identifier = unquote(self.path[len(prefix) :])
-            if identifier in fake.denied:
+            if identifier in fake.denied or identifier.rsplit("/", 1)[-1] in fake.denied:
                 return self._error(403, "AccessDeniedException", "not authorized")
             profile = fake.find(identifier)
             if profile is None:
