@@ -58,8 +58,8 @@ def is_llm_span(name: str, attrs: Mapping[str, Any]) -> bool:
     if operation is not None:
         # Strands' agent spans carry accumulated usage; counting them double-counts.
         return operation.lower() in g.LLM_OPERATIONS
-    if attrs.get(g.RPC_SERVICE) in g.BEDROCK_RUNTIME_SERVICES:
-        return attrs.get(g.RPC_METHOD) in g.BEDROCK_INFERENCE_METHODS
+    if as_text(attrs.get(g.RPC_SERVICE)) in g.BEDROCK_RUNTIME_SERVICES:
+        return as_text(attrs.get(g.RPC_METHOD)) in g.BEDROCK_INFERENCE_METHODS
     model_or_tokens = g.REQUEST_MODEL + g.RESPONSE_MODEL + g.INPUT_TOKENS + g.OUTPUT_TOKENS
     return any(attrs.get(key) is not None for key in model_or_tokens)
 
@@ -122,7 +122,7 @@ def _provider(attrs: Mapping[str, Any], scope: str, model_id: str | None) -> str
     if (
         bedrock_scope
         or looks_like_bedrock(model_id)
-        or attrs.get(g.RPC_SERVICE) in g.BEDROCK_RUNTIME_SERVICES
+        or as_text(attrs.get(g.RPC_SERVICE)) in g.BEDROCK_RUNTIME_SERVICES
     ):
         return "aws.bedrock"
     return None

@@ -1,0 +1,57 @@
+"""Attribution a span states itself: configured keys, span before resource."""
+
+from __future__ import annotations
+
+from collector.normalize.attribution import own_attribution
+from collector.records import Attribution
+from collector.settings import AttributionSettings
+
+KEYS = AttributionSettings()
+
+
+def test_span_attribute_wins_over_resource_attribute() -> None:
+    own = own_attribution({"tenant_id": "acme"}, {"tenant.id": "fallback"}, KEYS)
+    assert own.tenant == "acme"
+
+
+def test_resource_attribute_used_when_span_has_none() -> None:
+    own = own_attribution({}, {"tenant.id": "fallback", "deployment.environment": "prod"}, KEYS)
+    assert own == Attribution(tenant="fallback", environment="prod")
+
+
+def test_first_configured_key_wins() -> None:
+    own = own_attribution({"tenant": "second", "tenant.id": "first"}, {}, KEYS)
+    assert own.tenant == "first"
+
+
+def test_traceloop_association_properties() -> None:
+    attrs = {
+        "traceloop.association.properties.tenant_id": "acme",
+        "traceloop.association.properties.route": "/chat",
+        "traceloop.workflow.name": "triage",
+        "traceloop.association.properties.user_id": "u-1",
+        "traceloop.prompt.version": 4,
+    }
+    own = own_attribution(attrs, {}, KEYS)
+    assert own == Attribution(
+        tenant="acme", route="/chat", workflow="triage", user_id="u-1", prompt_version="4"
+    )
+
+
+def test_custom_keys_from_settings() -> None:
+    keys = AttributionSettings(tenant=("customer.account",))
+    assert own_attribution({"customer.account": "a-9", "tenant.id": "x"}, {}, keys).tenant == "a-9"
+
+
+def test_unusable_values_are_skipped_not_stringified() -> None:
+    attrs = {"tenant.id": ["a", "b"], "tenant_id": "   ", "tenant": True, "app.tenant.id": "ok"}
+    assert own_attribution(attrs, {}, KEYS).tenant == "ok"
+    assert own_attribution({"tenant.id": "x" * 1000}, {}, KEYS).tenant is None
+
+
+def test_configured_keys_beat_producer_fallbacks() -> None:
+    attrs = {"langfuse.environment": "staging"}
+    assert (
+        own_attribution(attrs, {"deployment.environment.name": "prod"}, KEYS).environment == "prod"
+    )
+    assert own_attribution(attrs, {}, KEYS).environment == "staging"
