@@ -168,3 +168,84 @@ SELECT * FROM rollup_1h
  WHERE (bucket >= h1_lo AND bucket < h1_hi) OR (bucket >= h2_lo AND bucket < h2_hi)
 UNION ALL
 SELECT * FROM rollup_1d WHERE bucket >= d_lo AND bucket < d_hi;
+
+-- A grouping key is kept when its by_* flag is set and NULLed otherwise, so read queries
+-- group by all five columns and still have static SQL and bound parameters only.
+-- A filter list NULL means "no filter on this key".
+CREATE MACRO key_ok(wanted, v) AS wanted IS NULL OR list_contains(wanted, v);
+
+CREATE MACRO keyed_span(m1_lo, m1_hi, m2_lo, m2_hi, h1_lo, h1_hi, h2_lo, h2_hi, d_lo, d_hi,
+                        by_tenant, by_route, by_workflow, by_model, by_region,
+                        f_tenant, f_route, f_workflow, f_model, f_region) AS TABLE
+SELECT CASE WHEN by_tenant THEN tenant END AS g_tenant,
+       CASE WHEN by_route THEN route END AS g_route,
+       CASE WHEN by_workflow THEN workflow END AS g_workflow,
+       CASE WHEN by_model THEN model END AS g_model,
+       CASE WHEN by_region THEN region END AS g_region,
+       *
+FROM rollup_span(m1_lo, m1_hi, m2_lo, m2_hi, h1_lo, h1_hi, h2_lo, h2_hi, d_lo, d_hi)
+WHERE key_ok(f_tenant, tenant) AND key_ok(f_route, route) AND key_ok(f_workflow, workflow)
+  AND key_ok(f_model, model) AND key_ok(f_region, region);
+
+-- Percentiles per group from merged histograms: sum counts per bin across rows, then the
+-- p-th value is the bin where the running count first exceeds p*(n-1) (the rank that
+-- quantile_cont starts from). `wanted` lists the metrics to compute, to skip the rest.
+CREATE MACRO span_percentiles(m1_lo, m1_hi, m2_lo, m2_hi, h1_lo, h1_hi, h2_lo, h2_hi, d_lo, d_hi,
+                              by_tenant, by_route, by_workflow, by_model, by_region,
+                              f_tenant, f_route, f_workflow, f_model, f_region, wanted) AS TABLE
+WITH src AS (
+    SELECT * FROM keyed_span(m1_lo, m1_hi, m2_lo, m2_hi, h1_lo, h1_hi, h2_lo, h2_hi, d_lo, d_hi,
+                             by_tenant, by_route, by_workflow, by_model, by_region,
+                             f_tenant, f_route, f_workflow, f_model, f_region)
+), long AS (
+    SELECT g_tenant, g_route, g_workflow, g_model, g_region, 'ttft' AS metric,
+           unnest(map_keys(ttft_hist)) AS k, unnest(map_values(ttft_hist)) AS n
+    FROM src WHERE list_contains(wanted, 'ttft')
+    UNION ALL
+    SELECT g_tenant, g_route, g_workflow, g_model, g_region, 'ttlt',
+           unnest(map_keys(ttlt_hist)), unnest(map_values(ttlt_hist))
+    FROM src WHERE list_contains(wanted, 'ttlt')
+    UNION ALL
+    SELECT g_tenant, g_route, g_workflow, g_model, g_region, 'otps',
+           unnest(map_keys(otps_hist)), unnest(map_values(otps_hist))
+    FROM src WHERE list_contains(wanted, 'otps')
+    UNION ALL
+    SELECT g_tenant, g_route, g_workflow, g_model, g_region, 'prompt_tokens',
+           unnest(map_keys(prompt_tokens_hist)), unnest(map_values(prompt_tokens_hist))
+    FROM src WHERE list_contains(wanted, 'prompt_tokens')
+    UNION ALL
+    SELECT g_tenant, g_route, g_workflow, g_model, g_region, 'output_tokens',
+           unnest(map_keys(output_tokens_hist)), unnest(map_values(output_tokens_hist))
+    FROM src WHERE list_contains(wanted, 'output_tokens')
+), merged AS (
+    SELECT g_tenant, g_route, g_workflow, g_model, g_region, metric, k, sum(n) AS n
+    FROM long GROUP BY ALL
+), running AS (
+    SELECT *, sum(n) OVER (PARTITION BY g_tenant, g_route, g_workflow, g_model, g_region, metric
+                           ORDER BY k ROWS UNBOUNDED PRECEDING) AS c,
+              sum(n) OVER (PARTITION BY g_tenant, g_route, g_workflow, g_model, g_region, metric) AS t
+    FROM merged
+)
+SELECT g_tenant, g_route, g_workflow, g_model, g_region, metric,
+       hist_value(min(k) FILTER (WHERE c > 0.50 * (t - 1))) AS p50,
+       hist_value(min(k) FILTER (WHERE c > 0.90 * (t - 1))) AS p90,
+       hist_value(min(k) FILTER (WHERE c > 0.95 * (t - 1))) AS p95,
+       hist_value(min(k) FILTER (WHERE c > 0.99 * (t - 1))) AS p99
+FROM running GROUP BY ALL;
+
+-- Requests and tokens per minute per group, for peak RPM/TPM (only rollup_1m has minutes).
+CREATE MACRO keyed_minutes(lo, hi, by_tenant, by_route, by_workflow, by_model, by_region,
+                           f_tenant, f_route, f_workflow, f_model, f_region) AS TABLE
+SELECT CASE WHEN by_tenant THEN tenant END AS g_tenant,
+       CASE WHEN by_route THEN route END AS g_route,
+       CASE WHEN by_workflow THEN workflow END AS g_workflow,
+       CASE WHEN by_model THEN model END AS g_model,
+       CASE WHEN by_region THEN region END AS g_region,
+       bucket, sum(requests) AS requests,
+       sum(coalesce(input_tokens, 0) + coalesce(cache_read_tokens, 0)
+           + coalesce(cache_write_tokens, 0) + coalesce(output_tokens, 0)) AS tokens
+FROM rollup_1m
+WHERE bucket >= lo AND bucket < hi
+  AND key_ok(f_tenant, tenant) AND key_ok(f_route, route) AND key_ok(f_workflow, workflow)
+  AND key_ok(f_model, model) AND key_ok(f_region, region)
+GROUP BY ALL;

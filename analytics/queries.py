@@ -1,0 +1,220 @@
+"""Named read queries (`sql/queries/*.sql`): validated parameters in, pyarrow.Table out.
+
+The dashboard, the read API and `outcrop report` call only these. Each file's header
+names the public parameters it takes (`-- params: from, to, by, where`). Grouping never
+turns user strings into SQL: `by` becomes five bound booleans that keep or NULL each
+whitelisted key column, and `where` becomes five bound lists, so every file is static
+SQL with bound values only.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from functools import cache
+from pathlib import Path
+from typing import Any, Protocol
+
+import duckdb
+import pyarrow as pa
+
+from analytics.windows import HOUR, ceil_to, floor_to, minutes_in, split_range
+
+QUERY_DIR = Path(__file__).resolve().parent.parent / "sql" / "queries"
+GROUP_KEYS: tuple[str, ...] = ("tenant", "route", "workflow", "model", "region")
+GRAINS: tuple[str, ...] = ("1m", "1h", "1d")
+MAX_ROWS = 100_000
+_PARAM = re.compile(r"\$([a-z_][a-z0-9_]*)")
+
+
+class QueryError(ValueError):
+    """A bad query name or parameter; the message says which and why."""
+
+
+class Reader(Protocol):
+    """The part of collector.store.Store a read needs."""
+
+    def query(self, sql: str, params: Any = None) -> pa.Table: ...
+
+
+Source = duckdb.DuckDBPyConnection | Reader
+
+
+@dataclass(frozen=True, slots=True)
+class NamedQuery:
+    name: str
+    sql: str
+    params: tuple[str, ...]
+    requires: str | None
+    columns: tuple[str, ...]
+
+
+@cache
+def load_query(name: str) -> NamedQuery:
+    if name not in available():
+        raise QueryError(f"unknown query {name!r}; known: {', '.join(available())}")
+    text = (QUERY_DIR / f"{name}.sql").read_text()
+    header = {}
+    for line in text.splitlines():
+        if not line.startswith("--"):
+            break
+        key, sep, value = line[2:].strip().partition(":")
+        if sep and key in ("params", "requires", "columns"):
+            header[key] = value.strip()
+    return NamedQuery(
+        name=name,
+        sql=text.strip().rstrip(";"),
+        params=_split(header.get("params", "")),
+        requires=header.get("requires") or None,
+        columns=_split(header.get("columns", "")),
+    )
+
+
+def _split(text: str) -> tuple[str, ...]:
+    return tuple(p.strip() for p in text.split(",") if p.strip())
+
+
+@cache
+def available() -> tuple[str, ...]:
+    return tuple(sorted(p.stem for p in QUERY_DIR.glob("*.sql")))
+
+
+def run_query(
+    source: Source, name: str, params: Mapping[str, Any], row_limit: int = 10_000
+) -> pa.Table:
+    """Run the named query with validated, bound parameters; at most `row_limit` rows."""
+    query = load_query(name)
+    unknown = sorted(set(params) - set(query.params))
+    if unknown:
+        raise QueryError(
+            f"query {name!r} takes no parameter {', '.join(map(repr, unknown))}; "
+            f"it takes: {', '.join(query.params)}"
+        )
+    if not isinstance(row_limit, int) or not 0 < row_limit <= MAX_ROWS:
+        raise QueryError(f"row_limit must be an integer from 1 to {MAX_ROWS}")
+    if query.requires is not None and not _table_exists(source, query.requires):
+        return pa.table({c: pa.array([], pa.null()) for c in query.columns})
+    bound = _bind(source, query, params)
+    sql = f"SELECT * FROM ({query.sql}) LIMIT {row_limit:d}"
+    used = set(_PARAM.findall(query.sql))
+    return _execute(source, sql, {k: v for k, v in bound.items() if k in used})
+
+
+def _bind(source: Source, query: NamedQuery, params: Mapping[str, Any]) -> dict[str, Any]:
+    bound: dict[str, Any] = {}
+    takes = set(query.params)
+    if "from" in takes:
+        bound.update(_range(source, params))
+    if "by" in takes:
+        bound.update(_by(params.get("by", [])))
+    if "where" in takes or "by" in takes:
+        bound.update(_where(params.get("where", {})))
+    if "grain" in takes:
+        grain = params.get("grain", "1h")
+        if grain not in GRAINS:
+            raise QueryError(f"grain must be one of {', '.join(GRAINS)}, not {grain!r}")
+        bound["grain"] = grain
+    for name in ("trace_id", "call_id"):
+        if name in takes:
+            bound[name] = _text(params, name)
+    if "limit" in takes:
+        bound["limit"] = _limit(params.get("limit", 20))
+    return bound
+
+
+def _range(source: Source, params: Mapping[str, Any]) -> dict[str, Any]:
+    start, end = _when(params, "from"), _when(params, "to")
+    if end <= start:
+        raise QueryError("'to' must be after 'from'")
+    span = split_range(start, end, days_until(source))
+    lo, hi = floor_to(start, timedelta(minutes=1)), ceil_to(end, timedelta(minutes=1))
+    return {
+        **span.params(),
+        "lo": lo,
+        "hi": hi,
+        "hour_lo": floor_to(lo, HOUR),
+        "hour_hi": ceil_to(hi, HOUR),
+        "minutes": float(minutes_in(start, end)),
+    }
+
+
+def _when(params: Mapping[str, Any], name: str) -> datetime:
+    value = params.get(name)
+    if value is None:
+        raise QueryError(f"parameter {name!r} is required (ISO 8601 UTC timestamp)")
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            raise QueryError(f"parameter {name!r}: not an ISO 8601 timestamp: {value!r}") from None
+    if not isinstance(value, datetime):
+        raise QueryError(f"parameter {name!r} must be a timestamp, not {type(value).__name__}")
+    return _to_utc(value) if value.tzinfo is not None else value
+
+
+def _to_utc(value: datetime) -> datetime:
+    offset = value.utcoffset() or timedelta(0)
+    return (value - offset).replace(tzinfo=None)
+
+
+def _by(by: Any) -> dict[str, bool]:
+    if isinstance(by, str) or not isinstance(by, list | tuple):
+        raise QueryError("parameter 'by' must be a list of group keys")
+    for key in by:
+        if key not in GROUP_KEYS:
+            raise QueryError(f"unknown group key {key!r}; allowed: {', '.join(GROUP_KEYS)}")
+    return {f"by_{key}": key in by for key in GROUP_KEYS}
+
+
+def _where(where: Any) -> dict[str, list[str] | None]:
+    if not isinstance(where, Mapping):
+        raise QueryError("parameter 'where' must be a mapping of group key to value(s)")
+    out: dict[str, list[str] | None] = {f"f_{key}": None for key in GROUP_KEYS}
+    for key, value in where.items():
+        if key not in GROUP_KEYS:
+            raise QueryError(f"unknown filter key {key!r}; allowed: {', '.join(GROUP_KEYS)}")
+        values = [value] if isinstance(value, str) else value
+        if not isinstance(values, list | tuple) or not all(isinstance(v, str) for v in values):
+            raise QueryError(f"filter {key!r} must be a string or a list of strings")
+        out[f"f_{key}"] = list(values)
+    return out
+
+
+def _text(params: Mapping[str, Any], name: str) -> str:
+    value = params.get(name)
+    if not isinstance(value, str) or not value:
+        raise QueryError(f"parameter {name!r} is required and must be a non-empty string")
+    return value
+
+
+def _limit(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value <= MAX_ROWS:
+        raise QueryError(f"parameter 'limit' must be an integer from 1 to {MAX_ROWS}")
+    return value
+
+
+def _execute(source: Source, sql: str, params: dict[str, Any]) -> pa.Table:
+    if isinstance(source, duckdb.DuckDBPyConnection):
+        return source.sql(sql, params=params).to_arrow_table()
+    return source.query(sql, params)
+
+
+def _table_exists(source: Source, table: str) -> bool:
+    found = _execute(
+        source,
+        "SELECT count(*) AS n FROM duckdb_tables() WHERE table_name = $t",
+        {"t": table},
+    )
+    return bool(found.column("n")[0].as_py())
+
+
+def days_until(source: Source) -> datetime | None:
+    """How far rollup_1d holds complete days (set by the rollup job)."""
+    found = _execute(
+        source, "SELECT value FROM watermarks WHERE name = $n", {"n": "rollup.days_until"}
+    )
+    if found.num_rows == 0:
+        return None
+    return datetime.fromisoformat(str(found.column("value")[0].as_py()))

@@ -1,0 +1,24 @@
+-- cost: per group over [from, to): cost in USD, cost per priced request and per 1,000
+-- priced requests, unpriced calls (no price for their model: cost unknown, never $0),
+-- and the tokens the cost was computed from.
+-- params: from, to, by, where
+-- grain: one row per group of the keys in `by`; key columns not in `by` are NULL.
+WITH t AS (
+    SELECT g_tenant AS tenant, g_route AS route, g_workflow AS workflow, g_model AS model,
+           g_region AS region,
+           sum(requests)::BIGINT AS requests, sum(cost_usd) AS cost_usd,
+           sum(unpriced_requests)::BIGINT AS unpriced_requests,
+           sum(input_tokens)::BIGINT AS input_tokens, sum(output_tokens)::BIGINT AS output_tokens,
+           sum(cache_read_tokens)::BIGINT AS cache_read_tokens,
+           sum(cache_write_tokens)::BIGINT AS cache_write_tokens
+    FROM keyed_span($m1_lo, $m1_hi, $m2_lo, $m2_hi, $h1_lo, $h1_hi, $h2_lo, $h2_hi, $d_lo, $d_hi,
+    $by_tenant, $by_route, $by_workflow, $by_model, $by_region,
+    $f_tenant, $f_route, $f_workflow, $f_model, $f_region)
+    GROUP BY ALL
+)
+SELECT tenant, route, workflow, model, region, requests, cost_usd,
+       cost_usd / nullif(requests - unpriced_requests, 0) AS cost_per_request_usd,
+       1000 * cost_usd / nullif(requests - unpriced_requests, 0) AS cost_per_1k_requests_usd,
+       unpriced_requests, input_tokens, output_tokens, cache_read_tokens, cache_write_tokens
+FROM t
+ORDER BY cost_usd DESC NULLS LAST, tenant, route, workflow, model, region;
