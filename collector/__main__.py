@@ -142,13 +142,15 @@ def query_runner(db: str, settings: Settings) -> Callable[[str, dict[str, Any]],
 def cmd_report(args: argparse.Namespace) -> int:
     from analytics.report import run_report_command
 
-    return run_report_command(args, query_runner(args.db, _settings(args)))
+    code: int = run_report_command(args, query_runner(args.db, _settings(args)))
+    return code
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
     from collector.demo.runner import run_demo
 
-    return run_demo(args, _settings(args))
+    code: int = run_demo(args, _settings(args))
+    return code
 
 
 def build_parser() -> argparse.ArgumentParser:

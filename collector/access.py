@@ -6,6 +6,7 @@ goes through its API; with no server, commands open the file directly.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import urllib.error
@@ -61,10 +62,8 @@ def call(base_url: str, path: str, body: dict[str, Any] | None = None, *,
             payload = resp.read()
     except urllib.error.HTTPError as exc:
         detail = exc.read().decode("utf-8", "replace")
-        try:
+        with contextlib.suppress(ValueError, AttributeError):
             detail = json.loads(detail).get("message", detail)
-        except ValueError:
-            pass
         raise ApiError(f"server answered {exc.code}: {detail}") from None
     if arrow:
         return from_arrow_ipc(payload)

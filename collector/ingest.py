@@ -49,7 +49,7 @@ class SpanBatch:
 
     @property
     def span_count(self) -> int:
-        return self.spans.num_rows
+        return int(self.spans.num_rows)
 
 
 def _json(value: Any) -> str:
@@ -144,4 +144,4 @@ def write_span_batch(con: duckdb.DuckDBPyConnection, batch: SpanBatch, now: date
     if batch.request_ids:
         merge_request_ids(con, batch.request_ids, now)
     resolve_attribution(con, batch.trace_ids, now)
-    return batch.span_count
+    return int(batch.span_count)

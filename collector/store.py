@@ -9,6 +9,7 @@ write survives `kill -9`: DuckDB has written and synced its WAL by then.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import queue
 import re
@@ -151,10 +152,8 @@ class Store:
             work.future.set_result(None)
 
     def _rollback(self) -> None:
-        try:
+        with contextlib.suppress(duckdb.Error):  # nothing to roll back
             self._con.rollback()
-        except duckdb.Error:
-            pass
 
     # -- reads ----------------------------------------------------------------
 

@@ -163,7 +163,7 @@ def decode_json(body: bytes, max_value_bytes: int) -> Decoded:
         raise BadPayload(f"malformed OTLP JSON: {exc}") from None
     if not isinstance(doc, dict):
         raise BadPayload("malformed OTLP JSON: top level must be an object with resourceSpans")
-    resource_spans = doc.get("resourceSpans", doc.get("resource_spans", []))
+    resource_spans: Any = doc.get("resourceSpans", doc.get("resource_spans", []))
     _expect_list(resource_spans, "resourceSpans")
     out = Decoded()
     for i, rs in enumerate(resource_spans):

@@ -16,7 +16,7 @@ from google.rpc.error_details_pb2 import RetryInfo
 from google.rpc.status_pb2 import Status
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2, trace_service_pb2_grpc
 
-from collector.errors import Overloaded, OutcropError, ShuttingDown, Unauthorized
+from collector.errors import OutcropError, Overloaded, ShuttingDown, Unauthorized
 from collector.ingest_service import TraceIngest
 from collector.receivers.otlp_decode import records_from_request
 from collector.settings import ServerSettings
@@ -34,7 +34,7 @@ def _status_code(exc: OutcropError) -> grpc.StatusCode:
     return grpc.StatusCode.INVALID_ARGUMENT
 
 
-class TraceService(trace_service_pb2_grpc.TraceServiceServicer):  # type: ignore[misc]
+class TraceService(trace_service_pb2_grpc.TraceServiceServicer):
     def __init__(self, ingest: TraceIngest, limits: ServerSettings) -> None:
         self._ingest = ingest
         self._limits = limits
@@ -76,7 +76,8 @@ def start_grpc_server(ingest: TraceIngest, limits: ServerSettings, workers: int 
         ],
         maximum_concurrent_rpcs=limits.queue_max_batches,
     )
-    trace_service_pb2_grpc.add_TraceServiceServicer_to_server(TraceService(ingest, limits), server)
+    add_service = trace_service_pb2_grpc.add_TraceServiceServicer_to_server
+    add_service(TraceService(ingest, limits), server)  # type: ignore[no-untyped-call]
     port = server.add_insecure_port(f"{limits.host}:{limits.grpc_port}")
     server.start()
     return server, port
