@@ -199,6 +199,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("demo", cmd_demo, "start a server, send a realistic demo workload, run jobs, summarise")
     p.add_argument("--history-days", type=float, default=3.0)
     p.add_argument("--exit", action="store_true", help="stop the server after the summary")
+    p.add_argument("--fresh", action="store_true", help="delete the database and demo logs first")
     p.add_argument("--http-port", type=int, default=4318)
     p.add_argument("--grpc-port", type=int, default=4317)
     p.add_argument("--api-port", type=int, default=4320)

@@ -164,11 +164,15 @@ def _url_host(host: str) -> str:
     return f"[{host}]" if ":" in host else host
 
 
-def serve(settings: Settings, db_path: str, on_ready: Callable[[OutcropServer], None] | None = None) -> None:
-    server = OutcropServer(settings, db_path)
+def serve_forever(server: OutcropServer, on_ready: Callable[[OutcropServer], None] | None = None) -> None:
+    """Run `server` on this thread until SIGTERM/SIGINT or `request_stop`."""
     try:
         import uvloop
-
-        uvloop.run(server.run(on_ready))
     except ImportError:
         asyncio.run(server.run(on_ready))
+    else:
+        uvloop.run(server.run(on_ready))
+
+
+def serve(settings: Settings, db_path: str, on_ready: Callable[[OutcropServer], None] | None = None) -> None:
+    serve_forever(OutcropServer(settings, db_path), on_ready)

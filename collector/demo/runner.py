@@ -1,0 +1,136 @@
+"""`outcrop demo`: a server on the embedded database, a realistic workload sent through
+the real OTel SDK and OTLP exporter, Bedrock invocation logs ingested, jobs run, and a
+summary by tenant. The server keeps running afterwards (Ctrl-C stops it) unless --exit.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+import threading
+import time
+import traceback
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+
+from collector.access import call
+from collector.demo.catalog import DEMO_PROFILES
+from collector.demo.workload import run_workload
+from collector.formatting import format_table
+from collector.server import OutcropServer, serve_forever
+from collector.settings import InferenceProfile, Settings
+
+SUMMARY_COLUMNS = {
+    "usage": ["tenant", "requests", "throttle_rate", "input_tokens", "cache_read_tokens",
+              "cache_write_tokens", "output_tokens", "peak_rpm", "peak_tpm"],
+    "cost": ["tenant", "requests", "cost_usd", "cost_per_1k_requests_usd", "unpriced_requests"],
+    "latency": ["tenant", "requests", "ttft_ms_p50", "ttft_ms_p95", "ttlt_ms_p50", "ttlt_ms_p95",
+                "ttlt_ms_p99", "otps_p50"],
+}
+
+
+def demo_settings(settings: Settings, args: argparse.Namespace) -> Settings:
+    """The user's settings plus the demo's ports and its application inference profiles."""
+    profiles = {arn: InferenceProfile(model=model, tenant=tenant, workflow=workflow)
+                for arn, (model, tenant, workflow) in DEMO_PROFILES.items()}
+    profiles.update(settings.profiles.map)
+    server = settings.server.model_copy(update={
+        "http_port": args.http_port, "grpc_port": args.grpc_port, "api_port": args.api_port})
+    return settings.model_copy(update={
+        "server": server,
+        "profiles": settings.profiles.model_copy(update={"map": profiles, "resolve_with_api": False}),
+    })
+
+
+def run_demo(args: argparse.Namespace, settings: Settings) -> int:
+    if args.fresh:
+        for suffix in ("", ".wal"):
+            Path(args.db + suffix).unlink(missing_ok=True)
+        shutil.rmtree(_log_dir(args.db), ignore_errors=True)
+    server = OutcropServer(demo_settings(settings, args), args.db)
+    outcome: dict[str, int] = {"code": 0}
+
+    def on_ready(srv: OutcropServer) -> None:
+        threading.Thread(target=_drive, args=(srv, args, outcome), name="demo", daemon=True).start()
+
+    serve_forever(server, on_ready)
+    return outcome["code"]
+
+
+def _log_dir(db: str) -> Path:
+    return Path(db).resolve().parent / (Path(db).stem + "-bedrock-logs")
+
+
+def _drive(server: OutcropServer, args: argparse.Namespace, outcome: dict[str, int]) -> None:
+    try:
+        _run_steps(server, args)
+    except Exception:  # noqa: BLE001 - the demo reports any failure and stops the server
+        traceback.print_exc()
+        print("outcrop demo: failed; stopping the server", file=sys.stderr)
+        outcome["code"] = 1
+        server.request_stop()
+        return
+    if args.exit:
+        server.request_stop()
+
+
+def _run_steps(server: OutcropServer, args: argparse.Namespace) -> None:
+    api = f"http://127.0.0.1:{server.ports.api}"
+    now = datetime.now(UTC)
+    _say(f"Outcrop is serving {args.db}: OTLP/HTTP :{server.ports.http}, OTLP/gRPC :{server.ports.grpc}, "
+         f"read API :{server.ports.api}")
+    existing = call(api, "/v1/sql", {"sql": "SELECT count(*) AS n FROM llm_calls"})[0]["n"]
+    if existing:
+        _say(f"{args.db} already holds {existing} LLM calls: not sending the workload again "
+             "(use --fresh to start over).")
+    else:
+        _send_workload(server, args, now, api)
+    started = time.monotonic()
+    jobs = call(api, "/v1/admin/jobs", {"names": None})
+    _say(f"Ran {len(jobs)} jobs in {time.monotonic() - started:.1f}s: "
+         + ", ".join(f"{j['job']} {j['status']}" for j in jobs))
+    _print_summary(api, now, args.history_days)
+    _say("Try:  outcrop report cost --by tenant,workflow --from "
+         f"{(now - timedelta(days=args.history_days)).date()}   |   "
+         "outcrop sql \"SELECT source, count(*) FROM llm_calls GROUP BY ALL\"")
+    if not args.exit:
+        _say("The server keeps running; point any OTLP exporter at it. Ctrl-C stops it.")
+
+
+def _send_workload(server: OutcropServer, args: argparse.Namespace, now: datetime, api: str) -> None:
+    log_dir = _log_dir(args.db)
+    started = time.monotonic()
+    summary = run_workload(f"http://127.0.0.1:{server.ports.http}/v1/traces", now=now,
+                           history_days=args.history_days, log_dir=log_dir)
+    _say(f"Sent {summary.spans} spans in {summary.traces} traces ({summary.llm_calls} LLM calls) "
+         f"through the OTel SDK in {time.monotonic() - started:.1f}s; "
+         f"wrote {summary.log_records} Bedrock invocation-log records under {log_dir}")
+    started = time.monotonic()
+    report = call(api, "/v1/admin/ingest", {"source": str(log_dir)})
+    _say(f"Ingested the invocation logs in {time.monotonic() - started:.1f}s: {report}")
+
+
+def _print_summary(api: str, now: datetime, history_days: float) -> None:
+    start = (now - timedelta(days=history_days + 1)).replace(tzinfo=None)
+    end = (now + timedelta(minutes=5)).replace(tzinfo=None)
+    for kind, columns in SUMMARY_COLUMNS.items():
+        table: pa.Table = call(api, f"/v1/queries/{kind}", {"params": {
+            "from": start.isoformat(), "to": end.isoformat(), "by": ["tenant"], "where": {}}}, arrow=True)
+        keep = [c for c in columns if c in table.column_names]
+        print(f"\n{kind.capitalize()} by tenant, last {history_days:g} days")
+        print(format_table(_rounded(table.select(keep)), "table"), flush=True)
+
+
+def _rounded(table: pa.Table) -> pa.Table:
+    rows: list[dict[str, Any]] = [
+        {k: round(v, 4) if isinstance(v, float) else v for k, v in row.items()} for row in table.to_pylist()
+    ]
+    return pa.Table.from_pylist(rows, schema=table.schema)
+
+
+def _say(text: str) -> None:
+    print(text, flush=True)
