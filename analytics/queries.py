@@ -81,16 +81,13 @@ def available() -> tuple[str, ...]:
     return tuple(sorted(p.stem for p in QUERY_DIR.glob("*.sql")))
 
 
-def run_query(
-    source: Source, name: str, params: Mapping[str, Any], row_limit: int = 10_000
-) -> pa.Table:
+def run_query(source: Source, name: str, params: Mapping[str, Any], row_limit: int = 10_000) -> pa.Table:
     """Run the named query with validated, bound parameters; at most `row_limit` rows."""
     query = load_query(name)
     unknown = sorted(set(params) - set(query.params))
     if unknown:
         raise QueryError(
-            f"query {name!r} takes no parameter {', '.join(map(repr, unknown))}; "
-            f"it takes: {', '.join(query.params)}"
+            f"query {name!r} takes no parameter {', '.join(map(repr, unknown))}; it takes: {', '.join(query.params)}"
         )
     if not isinstance(row_limit, int) or not 0 < row_limit <= MAX_ROWS:
         raise QueryError(f"row_limit must be an integer from 1 to {MAX_ROWS}")
@@ -197,7 +194,12 @@ def _limit(value: Any) -> int:
 
 def _execute(source: Source, sql: str, params: dict[str, Any]) -> pa.Table:
     if isinstance(source, duckdb.DuckDBPyConnection):
-        return source.sql(sql, params=params).to_arrow_table()
+        # a cursor of its own, as Store.query does: the caller may hold an open result
+        cur = source.cursor()
+        try:
+            return cur.sql(sql, params=params).to_arrow_table()
+        finally:
+            cur.close()
     return source.query(sql, params)
 
 
@@ -212,9 +214,7 @@ def _table_exists(source: Source, table: str) -> bool:
 
 def days_until(source: Source) -> datetime | None:
     """How far rollup_1d holds complete days (set by the rollup job)."""
-    found = _execute(
-        source, "SELECT value FROM watermarks WHERE name = $n", {"n": "rollup.days_until"}
-    )
+    found = _execute(source, "SELECT value FROM watermarks WHERE name = $n", {"n": "rollup.days_until"})
     if found.num_rows == 0:
         return None
     return datetime.fromisoformat(str(found.column("value")[0].as_py()))

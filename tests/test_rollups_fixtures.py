@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any
 
 import duckdb
+import pyarrow as pa
 
 from collector.store import apply_migrations
 
@@ -45,14 +46,12 @@ def fresh_db() -> duckdb.DuckDBPyConnection:
     return con
 
 
-def insert_calls(
-    con: duckdb.DuckDBPyConnection, rows: list[dict[str, Any]], ingested_at: datetime
-) -> None:
-    """Insert (or replace, by call_id) canonical llm_calls rows."""
-    for row in rows:
-        full = {**DEFAULTS, **row, "ingested_at": ingested_at}
-        cols = ", ".join(full)
-        marks = ", ".join("?" for _ in full)
-        con.execute(
-            f"INSERT OR REPLACE INTO llm_calls ({cols}) VALUES ({marks})", list(full.values())
-        )
+def insert_calls(con: duckdb.DuckDBPyConnection, rows: list[dict[str, Any]], ingested_at: datetime) -> None:
+    """Insert (or replace, by call_id) canonical llm_calls rows, in one statement."""
+    full = [{**DEFAULTS, **row, "ingested_at": ingested_at} for row in rows]
+    cols = sorted({k for row in full for k in row})
+    table = pa.Table.from_pylist([{c: row.get(c) for c in cols} for row in full])
+    con.register("new_calls", table)
+    names = ", ".join(cols)
+    con.execute(f"INSERT OR REPLACE INTO llm_calls ({names}) SELECT {names} FROM new_calls")
+    con.unregister("new_calls")

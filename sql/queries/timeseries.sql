@@ -49,11 +49,21 @@ WITH src AS (
                  sum(n) AS n FROM long GROUP BY ALL)
 ), p AS (
     SELECT bucket, g_tenant, g_route, g_workflow, g_model, g_region,
-           hist_value(min(k) FILTER (WHERE metric = 'ttft' AND c > 0.50 * (total - 1))) AS ttft_ms_p50,
-           hist_value(min(k) FILTER (WHERE metric = 'ttft' AND c > 0.95 * (total - 1))) AS ttft_ms_p95,
-           hist_value(min(k) FILTER (WHERE metric = 'ttlt' AND c > 0.50 * (total - 1))) AS ttlt_ms_p50,
-           hist_value(min(k) FILTER (WHERE metric = 'ttlt' AND c > 0.95 * (total - 1))) AS ttlt_ms_p95,
-           hist_value(min(k) FILTER (WHERE metric = 'otps' AND c > 0.50 * (total - 1))) AS otps_p50
+           hist_quantile(min(k) FILTER (WHERE metric = 'ttft' AND c > floor(0.50 * (total - 1))),
+                         min(k) FILTER (WHERE metric = 'ttft' AND c > floor(0.50 * (total - 1)) + 1),
+                         0.50 * (max(total) FILTER (WHERE metric = 'ttft') - 1)) AS ttft_ms_p50,
+           hist_quantile(min(k) FILTER (WHERE metric = 'ttft' AND c > floor(0.95 * (total - 1))),
+                         min(k) FILTER (WHERE metric = 'ttft' AND c > floor(0.95 * (total - 1)) + 1),
+                         0.95 * (max(total) FILTER (WHERE metric = 'ttft') - 1)) AS ttft_ms_p95,
+           hist_quantile(min(k) FILTER (WHERE metric = 'ttlt' AND c > floor(0.50 * (total - 1))),
+                         min(k) FILTER (WHERE metric = 'ttlt' AND c > floor(0.50 * (total - 1)) + 1),
+                         0.50 * (max(total) FILTER (WHERE metric = 'ttlt') - 1)) AS ttlt_ms_p50,
+           hist_quantile(min(k) FILTER (WHERE metric = 'ttlt' AND c > floor(0.95 * (total - 1))),
+                         min(k) FILTER (WHERE metric = 'ttlt' AND c > floor(0.95 * (total - 1)) + 1),
+                         0.95 * (max(total) FILTER (WHERE metric = 'ttlt') - 1)) AS ttlt_ms_p95,
+           hist_quantile(min(k) FILTER (WHERE metric = 'otps' AND c > floor(0.50 * (total - 1))),
+                         min(k) FILTER (WHERE metric = 'otps' AND c > floor(0.50 * (total - 1)) + 1),
+                         0.50 * (max(total) FILTER (WHERE metric = 'otps') - 1)) AS otps_p50
     FROM running GROUP BY ALL
 )
 SELECT t.bucket, t.g_tenant AS tenant, t.g_route AS route, t.g_workflow AS workflow,

@@ -1,0 +1,129 @@
+"""`outcrop report`: usage, latency, cost and capacity tables, as text, CSV or JSON.
+
+`build_report` takes a `run(name, params) -> pyarrow.Table` so that the CLI can run the
+named queries on a local file or through a running server's read API alike.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import json
+import math
+from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import pyarrow as pa
+
+from analytics.queries import GROUP_KEYS, QueryError
+
+RunQuery = Callable[[str, dict[str, Any]], pa.Table]
+KINDS: tuple[str, ...] = ("usage", "latency", "cost", "capacity")
+FORMATS: tuple[str, ...] = ("table", "csv", "json")
+
+
+def build_report(
+    run: RunQuery,
+    kind: str,
+    start: datetime,
+    end: datetime,
+    by: Sequence[str],
+    where: Mapping[str, str | list[str]],
+) -> pa.Table:
+    """The `kind` report over [start, end), one row per group, grouping keys first.
+
+    Only the keys in `by` are kept as columns (the query NULLs the others).
+    """
+    if kind not in KINDS:
+        raise QueryError(f"unknown report {kind!r}; choose one of {', '.join(KINDS)}")
+    table = run(kind, {"from": start, "to": end, "by": list(by), "where": dict(where)})
+    dropped = [k for k in GROUP_KEYS if k not in by and k in table.column_names]
+    return table.drop_columns(dropped)
+
+
+def _cell(value: Any) -> Any:
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    return value
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    return str(value)
+
+
+def format_table(table: pa.Table, fmt: str) -> str:
+    """Render as an aligned text table, CSV (header row first) or a JSON array of objects."""
+    rows = [{k: _cell(v) for k, v in row.items()} for row in table.to_pylist()]
+    names = table.column_names
+    if fmt == "json":
+        return json.dumps(rows, indent=2)
+    if fmt == "csv":
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(names)
+        writer.writerows([[_text(r[n]) for n in names] for r in rows])
+        return out.getvalue()
+    if fmt != "table":
+        raise ValueError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
+    cells = [names] + [[_text(r[n]) for n in names] for r in rows]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(names))]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) for row in cells]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines) + "\n"
+
+
+def add_report_arguments(parser: argparse.ArgumentParser) -> None:
+    """Arguments of `outcrop report` (the caller adds --db and the like)."""
+    parser.add_argument("kind", choices=KINDS, help="which report")
+    parser.add_argument("--from", dest="start", help="start, ISO 8601 UTC (default: 24h ago)")
+    parser.add_argument("--to", dest="end", help="end, ISO 8601 UTC (default: now)")
+    parser.add_argument("--by", default="", help=f"comma-separated group keys from {','.join(GROUP_KEYS)}")
+    parser.add_argument(
+        "--where", action="append", default=[], metavar="KEY=VALUE",
+        help="filter on a group key; repeat for more keys or values",
+    )  # fmt: skip
+    parser.add_argument("--format", dest="fmt", choices=FORMATS, default="table")
+
+
+def _parse_when(text: str | None, default: datetime) -> datetime:
+    if not text:
+        return default
+    value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    if value.tzinfo is not None:
+        value = (value - (value.utcoffset() or timedelta(0))).replace(tzinfo=None)
+    return value
+
+
+def _parse_where(items: Sequence[str]) -> dict[str, list[str]]:
+    where: dict[str, list[str]] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise QueryError(f"--where {item!r}: expected KEY=VALUE")
+        where.setdefault(key.strip(), []).append(value.strip())
+    return where
+
+
+def run_report_command(args: argparse.Namespace, run_query_fn: RunQuery, now: datetime | None = None) -> int:
+    """Print the report; 0 on success, 2 on a bad argument (message on stderr)."""
+    import sys
+
+    clock_now = now or datetime.now(UTC).replace(tzinfo=None)
+    try:
+        end = _parse_when(args.end, clock_now)
+        start = _parse_when(args.start, end - timedelta(days=1))
+        by = [k.strip() for k in args.by.split(",") if k.strip()]
+        table = build_report(run_query_fn, args.kind, start, end, by, _parse_where(args.where))
+    except (QueryError, ValueError) as exc:
+        print(f"outcrop report: {exc}", file=sys.stderr)
+        return 2
+    sys.stdout.write(format_table(table, args.fmt))
+    return 0

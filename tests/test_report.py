@@ -1,0 +1,78 @@
+"""`outcrop report` tables: exact column names, and the three output formats."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from datetime import timedelta
+from typing import Any
+
+import pyarrow as pa
+import pytest
+from test_rollups_fixtures import T0, fresh_db, insert_calls
+
+from analytics.queries import run_query
+from analytics.report import add_report_arguments, build_report, format_table, run_report_command
+from analytics.rollups import run_rollups
+from collector.settings import PricingSettings
+
+EXPECTED = {
+    "usage": ["tenant", "model", "requests", "errors", "throttles", "error_rate", "throttle_rate",
+              "input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens",
+              "reasoning_tokens", "cache_hit_share", "avg_rpm", "avg_tpm",
+              "input_tokens_per_request_mean", "output_tokens_per_request_mean", "cost_usd",
+              "unpriced_requests"],
+    "latency": ["tenant", "model", "requests", "errors", "throttles", "error_rate",
+                "throttle_rate", "ttft_ms_p50", "ttft_ms_p90", "ttft_ms_p95", "ttft_ms_p99",
+                "ttlt_ms_p50", "ttlt_ms_p90", "ttlt_ms_p95", "ttlt_ms_p99", "otps_p50",
+                "otps_p90", "otps_p95", "otps_p99"],
+    "cost": ["tenant", "model", "requests", "cost_usd", "cost_per_request_usd",
+             "cost_per_1k_requests_usd", "unpriced_requests", "input_tokens", "output_tokens",
+             "cache_read_tokens", "cache_write_tokens"],
+    "capacity": ["tenant", "model", "requests", "throttles", "throttle_rate", "peak_rpm",
+                 "avg_rpm", "peak_tpm", "avg_tpm", "input_tokens_per_request_mean",
+                 "input_tokens_per_request_p95", "output_tokens_per_request_mean",
+                 "output_tokens_per_request_p95"],
+}  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def run() -> Any:
+    con = fresh_db()
+    insert_calls(con, [{"call_id": f"c{i}", "ts": T0 + timedelta(seconds=20 * i),
+                        "input_tokens": 1000, "output_tokens": 100 + i, "ttlt_ms": 800.0 + i}
+                       for i in range(12)], T0)  # fmt: skip
+    run_rollups(con, PricingSettings(), T0 + timedelta(days=1))
+    return lambda name, params: run_query(con, name, params)
+
+
+@pytest.mark.parametrize("kind", sorted(EXPECTED))
+def test_report_json_has_exactly_the_documented_columns(run: Any, kind: str) -> None:
+    table = build_report(run, kind, T0, T0 + timedelta(hours=1), ["tenant", "model"], {})
+    rows = json.loads(format_table(table, "json"))
+    assert list(rows[0]) == EXPECTED[kind]
+    assert rows[0]["requests"] == 12
+
+
+def test_capacity_peak_and_average_rpm(run: Any) -> None:
+    row = build_report(run, "capacity", T0, T0 + timedelta(minutes=10), [], {}).to_pylist()[0]
+    # 12 calls 20 s apart: 3 in each of the first four minutes, over a 10-minute range
+    assert (row["peak_rpm"], row["avg_rpm"]) == (3, pytest.approx(1.2))
+
+
+def test_csv_and_table_formats() -> None:
+    table = pa.table({"tenant": ["acme"], "cost_usd": [1.5], "unpriced_requests": [None]})
+    assert format_table(table, "csv") == "tenant,cost_usd,unpriced_requests\nacme,1.5,\n"
+    assert format_table(table, "table").splitlines()[0].split() == table.column_names
+
+
+def test_report_command_prints_and_rejects_bad_keys(run: Any, capsys: Any) -> None:
+    parser = argparse.ArgumentParser()
+    add_report_arguments(parser)
+    args = parser.parse_args(["cost", "--from", "2025-03-03T10:00:00Z", "--to",
+                              "2025-03-03T11:00:00Z", "--by", "tenant", "--format", "json"])  # fmt: skip
+    assert run_report_command(args, run) == 0
+    assert json.loads(capsys.readouterr().out)[0]["tenant"] == "acme"
+    bad = parser.parse_args(["cost", "--by", "colour"])
+    assert run_report_command(bad, run, now=T0) == 2
+    assert "unknown group key 'colour'" in capsys.readouterr().err
