@@ -51,7 +51,7 @@ def cmd_sql(args: argparse.Namespace) -> int:
     max_rows = args.limit or settings.server.query_max_rows
     url = running_server(args.db)
     if url is not None:
-        table = query_table(url, args.statement, max_rows, settings.server.admin_token)
+        table, truncated = query_table(url, args.statement, max_rows, settings.server.admin_token)
     else:
         check_read_only(args.statement)
         con = connect(args.db, read_only=True)
@@ -59,7 +59,7 @@ def cmd_sql(args: argparse.Namespace) -> int:
             table = con.sql(limited(args.statement, max_rows)).to_arrow_table()
         finally:
             con.close()
-    truncated = table.num_rows > max_rows
+        truncated = table.num_rows > max_rows
     print(format_table(table.slice(0, max_rows), args.format))
     if truncated:
         print(f"(output cut at {max_rows} rows)", file=sys.stderr)

@@ -50,6 +50,11 @@ def running_server(db_path: str) -> str | None:
 def call(base_url: str, path: str, body: dict[str, Any] | None = None, *,
          arrow: bool = False, token: str | None = None, timeout: float = 600) -> Any:
     """POST (or GET without body) to the API; Arrow table or decoded JSON back."""
+    return _call(base_url, path, body, arrow=arrow, token=token, timeout=timeout)[0]
+
+
+def _call(base_url: str, path: str, body: dict[str, Any] | None, *, arrow: bool,
+          token: str | None, timeout: float) -> tuple[Any, dict[str, str]]:
     data = None if body is None else orjson.dumps(body)
     request = urllib.request.Request(base_url + path, data=data, method="GET" if data is None else "POST")
     request.add_header("content-type", "application/json")
@@ -60,16 +65,18 @@ def call(base_url: str, path: str, body: dict[str, Any] | None = None, *,
     try:
         with urllib.request.urlopen(request, timeout=timeout) as resp:
             payload = resp.read()
+            headers = {k.lower(): v for k, v in resp.headers.items()}
     except urllib.error.HTTPError as exc:
         detail = exc.read().decode("utf-8", "replace")
         with contextlib.suppress(ValueError, AttributeError):
             detail = json.loads(detail).get("message", detail)
         raise ApiError(f"server answered {exc.code}: {detail}") from None
-    if arrow:
-        return from_arrow_ipc(payload)
-    return orjson.loads(payload)
+    except urllib.error.URLError as exc:
+        raise ApiError(f"cannot reach the server at {base_url}: {exc.reason}") from None
+    return (from_arrow_ipc(payload) if arrow else orjson.loads(payload)), headers
 
 
-def query_table(base_url: str, sql: str, limit: int, token: str | None = None) -> pa.Table:
-    table: pa.Table = call(base_url, "/v1/sql", {"sql": sql, "limit": limit}, arrow=True, token=token)
-    return table
+def query_table(base_url: str, sql: str, limit: int, token: str | None = None) -> tuple[pa.Table, bool]:
+    """Run ad-hoc read-only SQL on the server; the table and whether it was cut at `limit`."""
+    table, headers = _call(base_url, "/v1/sql", {"sql": sql, "limit": limit}, arrow=True, token=token, timeout=600)
+    return table, headers.get("x-outcrop-truncated") == "true"

@@ -1,0 +1,60 @@
+"""`outcrop sql`: read-only, on the file when no server runs, through the server when one does."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from typing import Any
+
+import requests
+
+from collector.store import Store
+
+
+def outcrop(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "collector", *args], capture_output=True, text=True, timeout=120)
+
+
+def _seed(store: Store) -> None:
+    store.write(lambda con: con.execute(
+        "INSERT INTO watermarks VALUES ('alpha', '1', TIMESTAMP '2026-01-01'), ('beta', 'x,y', TIMESTAMP '2026-01-02')"))
+
+
+def test_sql_reads_the_file_directly_when_no_server_runs(db_path: str) -> None:
+    store = Store.open(db_path)
+    _seed(store)
+    store.close()
+    result = outcrop("sql", "SELECT name, value FROM watermarks ORDER BY name", "--db", db_path, "--format", "json")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == [{"name": "alpha", "value": "1"}, {"name": "beta", "value": "x,y"}]
+    csv_out = outcrop("sql", "SELECT name, value FROM watermarks ORDER BY name", "--db", db_path, "--format", "csv")
+    assert csv_out.stdout.splitlines() == ["name,value", "alpha,1", 'beta,"x,y"']
+
+
+def test_sql_goes_through_the_running_server(server: Any, db_path: str) -> None:
+    _seed(server.store)
+    result = outcrop("sql", "SELECT count(*) AS n FROM watermarks", "--db", db_path, "--format", "json")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == [{"n": 2}]
+
+
+def test_writes_are_refused_with_a_reason(server: Any, db_path: str) -> None:
+    result = outcrop("sql", "DELETE FROM watermarks", "--db", db_path)
+    assert result.returncode == 1
+    assert "only read-only SELECT statements are allowed, got DELETE" in result.stderr
+    resp = requests.post(server.api_url + "/v1/sql", json={"sql": "SELECT 1; DROP TABLE spans"}, timeout=10)
+    assert resp.status_code == 400
+    assert "exactly one statement" in resp.json()["message"]
+
+
+def test_sql_rows_are_bounded(server: Any, db_path: str) -> None:
+    result = outcrop("sql", "SELECT * FROM range(50)", "--db", db_path, "--format", "json", "--limit", "10")
+    assert len(json.loads(result.stdout)) == 10
+    assert "cut at 10 rows" in result.stderr
+
+
+def test_no_database_yet_says_so(tmp_path: Any) -> None:
+    result = outcrop("sql", "SELECT 1", "--db", str(tmp_path / "none.duckdb"))
+    assert result.returncode == 1
+    assert "does not exist yet" in result.stderr
