@@ -18,7 +18,7 @@ import duckdb
 import orjson
 
 from collector.aws import AwsClients, classify_error
-from collector.receivers.bedrock_files import Batch, LogReader
+from collector.receivers.bedrock_files import Batch, LogReader, Progress
 from collector.store import Store
 
 PAGE_EVENTS = 1_000
@@ -105,7 +105,7 @@ ON CONFLICT (name) DO UPDATE SET value = excluded.value, updated_at = excluded.u
 """
 
 
-def _progress(name: str, value: str, now: datetime) -> Any:
+def _progress(name: str, value: str, now: datetime) -> Progress:
     def write(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(_SET, [name, value, now])
     return write
