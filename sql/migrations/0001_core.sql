@@ -111,12 +111,6 @@ CREATE TABLE bedrock_invocations (
     ingested_at         TIMESTAMP NOT NULL
 );
 
--- Traces whose attribution must be re-resolved (a span arrived for them).
-CREATE TABLE attribution_pending (
-    trace_id            VARCHAR PRIMARY KEY,
-    queued_at           TIMESTAMP NOT NULL
-);
-
 -- Counters of what ingest rejected or altered, for /healthz and the dashboard.
 CREATE TABLE ingest_rejections (
     rejected_at         TIMESTAMP NOT NULL,
