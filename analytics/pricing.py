@@ -66,10 +66,7 @@ def seed_rows(batch_discount: float = 0.5) -> list[PriceRow]:
         for model in provider.models:
             model_id, scopes = _split_seed_id(model.id)
             for valid_from, valid_to, price in _periods(model.prices):
-                rows.extend(
-                    _seed_row(model_id, scope, valid_from, valid_to, price, batch_discount)
-                    for scope in scopes
-                )
+                rows.extend(_seed_row(model_id, scope, valid_from, valid_to, price, batch_discount) for scope in scopes)
     return rows
 
 
@@ -211,9 +208,7 @@ def sync_prices(con: duckdb.DuckDBPyConnection, settings: PricingSettings, now: 
     return True
 
 
-def _replace(
-    con: duckdb.DuckDBPyConnection, table: str, rows: Iterable[tuple[Any, ...]], width: int
-) -> None:
+def _replace(con: duckdb.DuckDBPyConnection, table: str, rows: Iterable[tuple[Any, ...]], width: int) -> None:
     # table names are the two literals above, never input
     con.execute(f"DELETE FROM {table}")
     marks = ", ".join("?" * width)

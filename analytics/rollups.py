@@ -76,20 +76,14 @@ def _rewrite(con: duckdb.DuckDBPyConnection) -> tuple[int, tuple[datetime | None
     return rows, (min(starts, default=None), max(ends, default=None))
 
 
-def _bounds(
-    con: duckdb.DuckDBPyConnection, grain: str, step: timedelta
-) -> tuple[datetime, datetime] | None:
-    found = con.execute(
-        "SELECT min(bucket), max(bucket) FROM rollup_dirty WHERE grain = ?", [grain]
-    ).fetchone()
+def _bounds(con: duckdb.DuckDBPyConnection, grain: str, step: timedelta) -> tuple[datetime, datetime] | None:
+    found = con.execute("SELECT min(bucket), max(bucket) FROM rollup_dirty WHERE grain = ?", [grain]).fetchone()
     if found is None or found[0] is None:
         return None
     return found[0], found[1] + step
 
 
-def _rewrite_grain(
-    con: duckdb.DuckDBPyConnection, grain: str, bounds: tuple[datetime, datetime]
-) -> int:
+def _rewrite_grain(con: duckdb.DuckDBPyConnection, grain: str, bounds: tuple[datetime, datetime]) -> int:
     params = {"lo": bounds[0], "hi": bounds[1]}
     con.execute(_sql(f"delete_{grain}"), params)
     inserted = con.execute(_sql(f"insert_{grain}"), params).fetchone()
@@ -101,12 +95,8 @@ def _get_watermark(con: duckdb.DuckDBPyConnection, name: str) -> datetime | None
     return datetime.fromisoformat(found[0]) if found is not None else None
 
 
-def _set_watermark(
-    con: duckdb.DuckDBPyConnection, name: str, value: datetime, now: datetime
-) -> None:
-    con.execute(
-        "INSERT OR REPLACE INTO watermarks VALUES (?, ?, ?)", [name, value.isoformat(), now]
-    )
+def _set_watermark(con: duckdb.DuckDBPyConnection, name: str, value: datetime, now: datetime) -> None:
+    con.execute("INSERT OR REPLACE INTO watermarks VALUES (?, ?, ?)", [name, value.isoformat(), now])
 
 
 def days_until(read: duckdb.DuckDBPyConnection) -> datetime | None:
