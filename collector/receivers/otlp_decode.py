@@ -168,7 +168,7 @@ def decode_json(body: bytes, max_value_bytes: int) -> Decoded:
     out = Decoded()
     for i, rs in enumerate(resource_spans):
         _expect_dict(rs, f"resourceSpans[{i}]")
-        resource = _json_attrs((rs.get("resource") or {}).get("attributes"), max_value_bytes)
+        resource = _json_resource(rs.get("resource"), max_value_bytes, f"resourceSpans[{i}].resource")
         scope_spans = rs.get("scopeSpans", rs.get("instrumentationLibrarySpans", []))
         _expect_list(scope_spans, f"resourceSpans[{i}].scopeSpans")
         for j, ss in enumerate(scope_spans):
@@ -179,6 +179,17 @@ def decode_json(body: bytes, max_value_bytes: int) -> Decoded:
             for span in spans:
                 _json_span(span, resource, scope, max_value_bytes, out)
     return out
+
+
+def _json_resource(resource: Any, limit: int, where: str) -> dict[str, Any]:
+    """Resource attributes; a malformed resource spoils all its spans, so it fails the request."""
+    if resource is None:
+        return {}
+    _expect_dict(resource, where)
+    try:
+        return _json_attrs(resource.get("attributes"), limit)
+    except (TypeError, ValueError) as exc:
+        raise BadPayload(f"malformed OTLP JSON: {where}.attributes: {exc}") from None
 
 
 def _expect_list(value: Any, where: str) -> None:
