@@ -21,6 +21,7 @@ import duckdb
 import pyarrow as pa
 
 from analytics.windows import HOUR, ceil_to, floor_to, minutes_in, split_range
+from collector.errors import QueryError as QueryError  # re-exported: the report catches it
 
 QUERY_DIR = Path(__file__).resolve().parent.parent / "sql" / "queries"
 GROUP_KEYS: tuple[str, ...] = ("tenant", "route", "workflow", "model", "region")
@@ -28,9 +29,6 @@ GRAINS: tuple[str, ...] = ("1m", "1h", "1d")
 MAX_ROWS = 100_000
 _PARAM = re.compile(r"\$([a-z_][a-z0-9_]*)")
 
-
-class QueryError(ValueError):
-    """A bad query name or parameter; the message says which and why."""
 
 
 class Reader(Protocol):

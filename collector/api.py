@@ -103,9 +103,9 @@ class ApiHandlers:
 
     def list_queries(self, request: Request) -> Response:
         self._require_reader(request)
-        from analytics.queries import list_queries
+        from analytics.queries import available
 
-        return _json(list_queries())
+        return _json(list(available()))
 
     def trace(self, request: Request) -> Response:
         self._require_reader(request)

@@ -123,7 +123,8 @@ class OutcropServer:
         except ImportError as exc:  # analytics is optional at this layer
             log.warning("scheduler not started: %s", exc)
             return None
-        return start_scheduler(self.store, self.settings, configured_sources(self.settings))
+        pollers: Any = configured_sources(self.settings)  # fn(Store, now) fits the scheduler's fn(WriteStore, now)
+        return start_scheduler(self.store, self.settings, pollers)
 
     def _announce(self) -> None:
         info = {

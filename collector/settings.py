@@ -191,7 +191,6 @@ class PricingSettings(_Section):
 class JobsSettings(_Section):
     enabled: bool = True
     rollup_interval_seconds: float = Field(60.0, gt=0)
-    late_data_hours: float = Field(48.0, ge=0)
     max_retries: int = Field(3, ge=0)
 
 

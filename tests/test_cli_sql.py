@@ -18,7 +18,8 @@ def outcrop(*args: str) -> subprocess.CompletedProcess[str]:
 
 def _seed(store: Store) -> None:
     store.write(lambda con: con.execute(
-        "INSERT INTO watermarks VALUES ('alpha', '1', TIMESTAMP '2026-01-01'), ('beta', 'x,y', TIMESTAMP '2026-01-02')"))
+        "INSERT INTO watermarks VALUES ('alpha', '1', TIMESTAMP '2026-01-01'), "
+        "('beta', 'x,y', TIMESTAMP '2026-01-02')"))
 
 
 def test_sql_reads_the_file_directly_when_no_server_runs(db_path: str) -> None:
