@@ -159,13 +159,14 @@ def test_full_queue_pushes_back_with_retry_after(server_factory: Any) -> None:
     release, busy = threading.Event(), threading.Event()
     server.store.submit(lambda con: (busy.set(), release.wait(30)))  # occupies the writer
     assert busy.wait(10)
-    server.store.submit(lambda con: None)  # fills the one queue slot
+    filler = server.store.submit(lambda con: None)  # fills the one queue slot
     try:
         resp = post(server, request(span(tid(9), sid(1))).SerializeToString())
         assert resp.status_code == 429
         assert int(resp.headers["retry-after"]) >= 1
     finally:
         release.set()
+    filler.result(10)  # the queue has drained: the retry is accepted
     assert post(server, request(span(tid(9), sid(1))).SerializeToString()).status_code == 200
 
 
