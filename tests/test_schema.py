@@ -10,16 +10,59 @@ from collector.store import apply_migrations, connect
 DOC = Path(__file__).resolve().parent.parent / "docs" / "schema.md"
 
 # DESIGN section 2: the llm_calls contract other parts build on
-DESIGN_LLM_CALLS = (
-    "call_id source ts trace_id span_id request_id tenant route workflow feature user_id prompt_version "
-    "environment operation provider request_model response_model model region inference_profile input_tokens "
-    "cache_read_tokens cache_write_tokens output_tokens reasoning_tokens streaming ttft_ms ttlt_ms otps status "
-    "error_type finish_reason"
-).split()
-DESIGN_SPANS = (
-    "trace_id span_id parent_span_id name kind service_name start_time end_time duration_ms status_code "
-    "status_message attributes resource_attributes events tenant route workflow"
-).split()
+DESIGN_LLM_CALLS = [
+    "call_id",
+    "source",
+    "ts",
+    "trace_id",
+    "span_id",
+    "request_id",
+    "tenant",
+    "route",
+    "workflow",
+    "feature",
+    "user_id",
+    "prompt_version",
+    "environment",
+    "operation",
+    "provider",
+    "request_model",
+    "response_model",
+    "model",
+    "region",
+    "inference_profile",
+    "input_tokens",
+    "cache_read_tokens",
+    "cache_write_tokens",
+    "output_tokens",
+    "reasoning_tokens",
+    "streaming",
+    "ttft_ms",
+    "ttlt_ms",
+    "otps",
+    "status",
+    "error_type",
+    "finish_reason",
+]
+DESIGN_SPANS = [
+    "trace_id",
+    "span_id",
+    "parent_span_id",
+    "name",
+    "kind",
+    "service_name",
+    "start_time",
+    "end_time",
+    "duration_ms",
+    "status_code",
+    "status_message",
+    "attributes",
+    "resource_attributes",
+    "events",
+    "tenant",
+    "route",
+    "workflow",
+]
 
 
 def _documented() -> dict[str, list[tuple[str, str]]]:
@@ -44,9 +87,14 @@ def _migrated() -> dict[str, list[tuple[str, str]]]:
     for (table,) in con.execute(
         "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main' ORDER BY table_name"
     ).fetchall():
-        tables[table] = [tuple(r) for r in con.execute(
-            "SELECT column_name, data_type FROM information_schema.columns WHERE table_name = ? "
-            "ORDER BY ordinal_position", [table]).fetchall()]
+        tables[table] = [
+            tuple(r)
+            for r in con.execute(
+                "SELECT column_name, data_type FROM information_schema.columns WHERE table_name = ? "
+                "ORDER BY ordinal_position",
+                [table],
+            ).fetchall()
+        ]
     con.close()
     return tables
 
