@@ -1,0 +1,77 @@
+"""`outcrop ingest`, `jobs run` and `report` work on the file directly and through a running server."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytestmark = pytest.mark.e2e
+
+SAMPLES = Path(__file__).resolve().parents[3] / "shared" / "samples"
+PROFILE = "arn:aws:bedrock:eu-central-1:111122223333:application-inference-profile/abc123def456"
+ENV = {
+    **os.environ,
+    "OUTCROP_PROFILES__RESOLVE_WITH_API": "false",
+    "OUTCROP_PROFILES__MAP": json.dumps({PROFILE: {"model": "anthropic.claude-3-5-sonnet-20241022-v2:0",
+                                                   "tenant": "contracts", "workflow": "contract-summary"}}),
+}
+
+
+def outcrop(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "collector", *args], capture_output=True, text=True,
+                          timeout=180, env=ENV)
+
+
+@pytest.fixture
+def logs(tmp_path: Path) -> Path:
+    folder = tmp_path / "logs"
+    folder.mkdir()
+    for sample in SAMPLES.glob("bedrock-invocation-*.json"):
+        shutil.copy(sample, folder / sample.name)
+    return folder
+
+
+def _usage(db: str) -> dict[str, dict[str, Any]]:
+    result = outcrop("report", "usage", "--db", db, "--by", "tenant", "--from", "2026-11-20",
+                     "--to", "2026-11-21", "--format", "json")
+    assert result.returncode == 0, result.stderr
+    return {row["tenant"]: row for row in json.loads(result.stdout)}
+
+
+def test_ingest_jobs_and_report_on_the_file(logs: Path, db_path: str) -> None:
+    first = outcrop("ingest", str(logs), "--db", db_path, "--format", "json")
+    assert first.returncode == 0, first.stderr
+    assert json.loads(first.stdout)[0]["records"] == 2
+    again = outcrop("ingest", str(logs), "--db", db_path, "--format", "json")
+    assert json.loads(again.stdout)[0]["records"] == 0  # already ingested: nothing read twice
+    jobs = outcrop("jobs", "run", "--all", "--db", db_path, "--format", "json")
+    assert jobs.returncode == 0, jobs.stdout + jobs.stderr
+    assert {r["status"] for r in json.loads(jobs.stdout)} == {"ok"}
+    usage = _usage(db_path)
+    # the samples' README: 1000 uncached + 3000 cache-read + 200 output for acme;
+    # 6200 uncached + 4096 cache-write + 850 output through the profile mapped to 'contracts'
+    assert {k: usage["acme"][k] for k in ("requests", "input_tokens", "cache_read_tokens", "output_tokens")} == {
+        "requests": 1, "input_tokens": 1000, "cache_read_tokens": 3000, "output_tokens": 200}
+    assert {k: usage["contracts"][k] for k in ("requests", "input_tokens", "cache_write_tokens", "output_tokens")} == {
+        "requests": 1, "input_tokens": 6200, "cache_write_tokens": 4096, "output_tokens": 850}
+
+
+def test_commands_go_through_the_server_that_owns_the_file(server_factory: Any, logs: Path, db_path: str) -> None:
+    server = server_factory(profiles={"resolve_with_api": False, "map": json.loads(ENV["OUTCROP_PROFILES__MAP"])})
+    ingest = outcrop("ingest", str(logs), "--db", db_path, "--format", "json")
+    assert ingest.returncode == 0, ingest.stderr  # opening the file directly would fail: the server holds it
+    assert json.loads(ingest.stdout)[0]["records"] == 2
+    jobs = outcrop("jobs", "run", "rollups", "--db", db_path, "--format", "json")
+    assert jobs.returncode == 0, jobs.stdout + jobs.stderr
+    usage = _usage(db_path)
+    assert usage["acme"]["requests"] == 1
+    assert usage["contracts"]["output_tokens"] == 850
+    rows = server.store.query("SELECT count(*) AS n FROM llm_calls").to_pylist()
+    assert rows == [{"n": 2}]
