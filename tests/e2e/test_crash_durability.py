@@ -89,3 +89,27 @@ def test_acknowledged_spans_survive_kill_9(tmp_path: Path) -> None:
     con = duckdb.connect(str(db), read_only=True)
     assert con.execute("SELECT count(*) FROM spans").fetchone()[0] >= 50 * len(acked)
     con.close()
+
+
+def test_sigterm_drains_and_commits_before_exit(tmp_path: Path) -> None:
+    db = tmp_path / "term.duckdb"
+    proc, info = start_server(db)
+    url = f"http://127.0.0.1:{info['http_port']}/v1/traces"
+    acked: list[str] = []
+    stop = threading.Event()
+    threads = [threading.Thread(target=sender, args=(url, w, acked, stop)) for w in range(4)]
+    for t in threads:
+        t.start()
+    deadline = time.monotonic() + 30
+    while len(acked) < 20 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(60) == 0
+    stop.set()
+    for t in threads:
+        t.join(15)
+    assert not Path(str(db) + ".server.json").exists(), "a stopped server must not announce itself"
+    con = duckdb.connect(str(db), read_only=True)  # released: no lock left behind
+    stored = dict(con.execute("SELECT trace_id, count(*) FROM spans GROUP BY trace_id").fetchall())
+    con.close()
+    assert [t for t in acked if stored.get(t) != 50] == []
