@@ -55,24 +55,38 @@ def sender(url: str, worker: int, acked: list[str], stop: threading.Event) -> No
         batch += 1
 
 
+class Load:
+    """Four senders of 50-span batches; `acked` lists the traces that got a 200."""
+
+    def __init__(self, info: dict[str, int | str]) -> None:
+        url = f"http://127.0.0.1:{info['http_port']}/v1/traces"
+        self.acked: list[str] = []
+        self._stop = threading.Event()
+        self._threads = [threading.Thread(target=sender, args=(url, w, self.acked, self._stop)) for w in range(4)]
+        for t in self._threads:
+            t.start()
+
+    def wait_for(self, batches: int) -> None:
+        deadline = time.monotonic() + 30
+        while len(self.acked) < batches and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert len(self.acked) >= batches, "the load did not get going"
+
+    def stop(self) -> None:
+        self._stop.set()
+        for t in self._threads:
+            t.join(15)
+
+
 def test_acknowledged_spans_survive_kill_9(tmp_path: Path) -> None:
     db = tmp_path / "crash.duckdb"
     proc, info = start_server(db)
-    url = f"http://127.0.0.1:{info['http_port']}/v1/traces"
-    acked: list[str] = []
-    stop = threading.Event()
-    threads = [threading.Thread(target=sender, args=(url, w, acked, stop)) for w in range(4)]
-    for t in threads:
-        t.start()
-    deadline = time.monotonic() + 30
-    while len(acked) < 40 and time.monotonic() < deadline:
-        time.sleep(0.05)
+    load = Load(info)
+    load.wait_for(40)
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
-    stop.set()
-    for t in threads:
-        t.join(15)
-    assert len(acked) >= 40, "the load did not get going"
+    load.stop()
+    acked = load.acked
 
     proc, info = start_server(db)  # a restart replays the WAL
     try:
@@ -94,20 +108,12 @@ def test_acknowledged_spans_survive_kill_9(tmp_path: Path) -> None:
 def test_sigterm_drains_and_commits_before_exit(tmp_path: Path) -> None:
     db = tmp_path / "term.duckdb"
     proc, info = start_server(db)
-    url = f"http://127.0.0.1:{info['http_port']}/v1/traces"
-    acked: list[str] = []
-    stop = threading.Event()
-    threads = [threading.Thread(target=sender, args=(url, w, acked, stop)) for w in range(4)]
-    for t in threads:
-        t.start()
-    deadline = time.monotonic() + 30
-    while len(acked) < 20 and time.monotonic() < deadline:
-        time.sleep(0.05)
+    load = Load(info)
+    load.wait_for(20)
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(60) == 0
-    stop.set()
-    for t in threads:
-        t.join(15)
+    load.stop()
+    acked = load.acked
     assert not Path(str(db) + ".server.json").exists(), "a stopped server must not announce itself"
     con = duckdb.connect(str(db), read_only=True)  # released: no lock left behind
     stored = dict(con.execute("SELECT trace_id, count(*) FROM spans GROUP BY trace_id").fetchall())
