@@ -1,7 +1,8 @@
 """Turns decoded spans into Arrow batches and writes them (inside a writer transaction).
 
 The batch is built on the receiving thread (normalisation is pure and the GIL is the
-only lock it takes); the writer thread only inserts, merges and resolves attribution.
+only lock it takes), attribution resolved within it; the writer thread only inserts,
+merges, and re-resolves attribution in SQL for traces the batch could not see whole.
 """
 
 from __future__ import annotations
@@ -17,9 +18,18 @@ import orjson
 import pyarrow as pa
 
 from collector.merge import merge_request_ids, resolve_attribution
-from collector.normalize.otlp import normalize_span
-from collector.records import ATTRIBUTION_FIELDS, UNATTRIBUTED, LlmCall, SpanRecord
+from collector.normalize.attribution import ResourceAttribution, resource_attribution
+from collector.normalize.otlp import NormalizedSpan, normalize_span
+from collector.records import (
+    ATTRIBUTION_FIELDS,
+    REQUIRED_ATTRIBUTION,
+    UNATTRIBUTED,
+    Attribution,
+    LlmCall,
+    SpanRecord,
+)
 from collector.settings import AttributionSettings
+from collector.store import load_sql
 
 _TS = pa.timestamp("us")
 
@@ -56,6 +66,15 @@ def _json(value: Any) -> str:
     return orjson.dumps(value, default=str).decode()
 
 
+@dataclass(slots=True)
+class _Node:
+    """One span as the attribution walk sees it."""
+
+    parent: str | None
+    name: str
+    own: tuple[str | None, ...]  # in ATTRIBUTION_FIELDS order
+
+
 def build_span_batch(
     records: Sequence[SpanRecord],
     keys: AttributionSettings,
@@ -63,33 +82,78 @@ def build_span_batch(
     bound_tenant: str | None,
     received_at: datetime,
 ) -> SpanBatch:
-    """Normalise records into Arrow tables; a later duplicate of the same span is dropped."""
+    """Normalise records into Arrow tables; a later duplicate of the same span is dropped.
+
+    Attribution is resolved here over the spans of this batch, exactly as
+    `resolve_attribution` would resolve it if the batch's traces had no other spans;
+    `write_span_batch` re-resolves in SQL the traces for which that is not so.
+    """
     unique: dict[tuple[str, str], SpanRecord] = {}
     for rec in records:
         unique.setdefault((rec.trace_id, rec.span_id), rec)
+    resource_own: dict[int, ResourceAttribution] = {}  # the spans of one resource share its dict
+    normalized: list[NormalizedSpan] = []
+    nodes: dict[tuple[str, str], _Node] = {}
+    for key, rec in unique.items():
+        resource = rec.resource_attributes
+        stated = resource_own.get(id(resource))
+        if stated is None:
+            stated = resource_own[id(resource)] = resource_attribution(_mapping(resource), keys)
+        norm = normalize_span(rec, keys, resource_own=stated)
+        own = norm.own if bound_tenant is None else dataclasses.replace(norm.own, tenant=bound_tenant)
+        normalized.append(NormalizedSpan(own, norm.llm_call))
+        nodes[key] = _Node(rec.parent_span_id, rec.name, dataclasses.astuple(own))
     cols: dict[str, list[Any]] = {name: [] for name in SPANS_SCHEMA.names}
     calls: list[LlmCall] = []
-    for rec in unique.values():
-        norm = normalize_span(rec, keys)
-        own = norm.own
-        if bound_tenant is not None:
-            own = dataclasses.replace(own, tenant=bound_tenant)
-        _append_span(cols, rec, own, received_at)
+    for (key, rec), norm in zip(unique.items(), normalized, strict=True):
+        resolved = _resolve_in_batch(key, nodes)
+        _append_span(cols, rec, norm.own, resolved, received_at)
         if norm.llm_call is not None:
             call = norm.llm_call
-            for name in ATTRIBUTION_FIELDS:
-                setattr(call, name, getattr(own, name))
+            for name, value in zip(ATTRIBUTION_FIELDS, resolved, strict=True):
+                setattr(call, name, value)
             calls.append(call)
-    spans = pa.table(cols, schema=SPANS_SCHEMA)
     return SpanBatch(
-        spans=spans,
+        spans=pa.table(cols, schema=SPANS_SCHEMA),
         calls=_calls_table(calls, received_at),
-        trace_ids=sorted({rec.trace_id for rec in unique.values()}),
+        trace_ids=sorted({trace_id for trace_id, _ in unique}),
         request_ids=sorted({c.request_id for c in calls if c.request_id}),
     )
 
 
-def _append_span(cols: dict[str, list[Any]], rec: SpanRecord, own: Any, received_at: datetime) -> None:
+def _mapping(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _resolve_in_batch(key: tuple[str, str], nodes: dict[tuple[str, str], _Node]) -> tuple[str | None, ...]:
+    """Own value, else the nearest ancestor's in this batch (sql/ingest/resolve_attribution.sql:
+    the same 128-level bound), with 'unattributed' and the root-name fallback for workflow."""
+    trace_id = key[0]
+    node = nodes[key]
+    values = list(node.own)
+    depth = 0
+    while None in values and depth < _MAX_DEPTH:
+        parent = nodes.get((trace_id, node.parent)) if node.parent is not None else None
+        if parent is None:
+            break
+        node, depth = parent, depth + 1
+        values = [v if v is not None else o for v, o in zip(values, node.own, strict=True)]
+    for i in _REQUIRED:
+        if values[i] is None:
+            # the topmost span reached: the root, when it is in the batch
+            values[i] = node.name if i == _WORKFLOW else UNATTRIBUTED
+    return tuple(values)
+
+
+_MAX_DEPTH = 128
+_WORKFLOW = ATTRIBUTION_FIELDS.index("workflow")
+_REQUIRED = tuple(ATTRIBUTION_FIELDS.index(f) for f in REQUIRED_ATTRIBUTION)
+
+
+def _append_span(
+    cols: dict[str, list[Any]], rec: SpanRecord, own: Attribution, resolved: tuple[str | None, ...],
+    received_at: datetime,
+) -> None:
     cols["trace_id"].append(rec.trace_id)
     cols["span_id"].append(rec.span_id)
     cols["parent_span_id"].append(rec.parent_span_id)
@@ -108,10 +172,8 @@ def _append_span(cols: dict[str, list[Any]], rec: SpanRecord, own: Any, received
     cols["events"].append(_json(rec.events) if rec.events else None)
     for name in ATTRIBUTION_FIELDS:
         cols[f"own_{name}"].append(getattr(own, name))
-    # provisional values; resolve_attribution rewrites them over the whole trace
-    cols["tenant"].append(own.tenant or UNATTRIBUTED)
-    cols["route"].append(own.route or UNATTRIBUTED)
-    cols["workflow"].append(own.workflow or UNATTRIBUTED)
+    for name in REQUIRED_ATTRIBUTION:
+        cols[name].append(resolved[ATTRIBUTION_FIELDS.index(name)])
     cols["received_at"].append(received_at)
 
 
@@ -121,8 +183,6 @@ def _str_or_none(value: Any) -> str | None:
 
 def _calls_table(calls: list[LlmCall], received_at: datetime) -> pa.Table:
     cols: dict[str, list[Any]] = {name: [getattr(c, name) for c in calls] for name in _CALL_FIELDS}
-    for name in ("tenant", "route", "workflow"):
-        cols[name] = [v or UNATTRIBUTED for v in cols[name]]
     table = pa.table(cols)
     table = table.append_column("ts", pa.array([c.ts_ns // 1000 for c in calls], _TS))
     return table.append_column("ingested_at", pa.array([received_at] * len(calls), _TS))
@@ -130,18 +190,74 @@ def _calls_table(calls: list[LlmCall], received_at: datetime) -> pa.Table:
 
 def write_span_batch(con: duckdb.DuckDBPyConnection, batch: SpanBatch, now: datetime) -> int:
     """Insert spans and calls once (retries are no-ops), merge, resolve attribution."""
-    con.register("_in_spans", batch.spans)
+    return write_span_batches(con, [batch], now)[0]
+
+
+def write_span_batches(con: duckdb.DuckDBPyConnection, batches: Sequence[SpanBatch], now: datetime) -> list[int]:
+    """Write several batches with one insert per table, as if written one after another.
+
+    A trace whose attribution the batch could not resolve alone, because it already has
+    stored spans or spans in another batch of this call, is re-resolved in SQL.
+    """
+    seen: set[str] = set()
+    shared: set[str] = set()
+    for batch in batches:
+        for trace_id in batch.trace_ids:
+            (shared if trace_id in seen else seen).add(trace_id)
+    stored = _traces_with_stored_spans(con, seen)
+    spans = pa.concat_tables([b.spans for b in batches])
+    calls = pa.concat_tables([b.calls for b in batches], promote_options="permissive")
+    if shared:  # the same span twice (a retried request): the first one stays
+        spans = _first_of_each(spans, ("trace_id", "span_id"))
+        calls = _first_of_each(calls, ("call_id",))
+    _insert(con, "spans", spans)
+    if calls.num_rows:
+        _insert(con, "llm_calls", calls)
+    request_ids = sorted({r for b in batches for r in b.request_ids})
+    if request_ids:
+        merge_request_ids(con, request_ids, now)
+    resolve_attribution(con, stored | shared, now)
+    return [b.span_count for b in batches]
+
+
+def _traces_with_stored_spans(con: duckdb.DuckDBPyConnection, trace_ids: set[str]) -> set[str]:
+    if not trace_ids:
+        return set()
+    con.register("_in_traces", pa.table({"trace_id": pa.array(sorted(trace_ids), pa.string())}))
     try:
-        con.execute("INSERT INTO spans BY NAME SELECT * FROM _in_spans ON CONFLICT DO NOTHING")
+        rows = con.execute(load_sql("ingest/traces_with_spans.sql")).fetchall()
     finally:
-        con.unregister("_in_spans")
-    if batch.calls.num_rows:
-        con.register("_in_calls", batch.calls)
-        try:
-            con.execute("INSERT INTO llm_calls BY NAME SELECT * FROM _in_calls ON CONFLICT DO NOTHING")
-        finally:
-            con.unregister("_in_calls")
-    if batch.request_ids:
-        merge_request_ids(con, batch.request_ids, now)
-    resolve_attribution(con, batch.trace_ids, now)
-    return int(batch.span_count)
+        con.unregister("_in_traces")
+    return {row[0] for row in rows}
+
+
+def _first_of_each(table: pa.Table, key: tuple[str, ...]) -> pa.Table:
+    seen: set[tuple[Any, ...]] = set()
+    keep: list[bool] = []
+    for row in zip(*(table.column(k).to_pylist() for k in key), strict=True):
+        keep.append(row not in seen)
+        seen.add(row)
+    return table.filter(pa.array(keep, pa.bool_()))
+
+
+def _insert(con: duckdb.DuckDBPyConnection, table: str, rows: pa.Table) -> None:
+    con.register("_in_rows", rows)
+    try:
+        con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM _in_rows ON CONFLICT DO NOTHING")
+    finally:
+        con.unregister("_in_rows")
+
+
+class SpanWrite:
+    """A store write of one batch; in a commit group, consecutive ones share their inserts."""
+
+    def __init__(self, batch: SpanBatch, now: datetime) -> None:
+        self.batch = batch
+        self.now = now
+
+    def __call__(self, con: duckdb.DuckDBPyConnection) -> int:
+        return write_span_batch(con, self.batch, self.now)
+
+    @staticmethod
+    def write_many(con: duckdb.DuckDBPyConnection, writes: Sequence[SpanWrite]) -> list[int]:
+        return write_span_batches(con, [w.batch for w in writes], max(w.now for w in writes))

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from collector.errors import Unauthorized
-from collector.ingest import build_span_batch, write_span_batch
+from collector.ingest import SpanWrite, build_span_batch
 from collector.receivers.otlp_decode import Decoded
 from collector.settings import Settings
 from collector.store import Store
@@ -59,7 +59,7 @@ class TraceIngest:
         batch = build_span_batch(
             decoded.records, self._settings.attribution, bound_tenant=bound_tenant, received_at=now
         )
-        future = self._store.submit(lambda con: write_span_batch(con, batch, now))
+        future = self._store.submit(SpanWrite(batch, now))
         if decoded.rejected:
             self._record_rejections(decoded, now)
         return future, Accepted(len(decoded.records), decoded.rejected, decoded.error_message)

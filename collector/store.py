@@ -51,6 +51,29 @@ class _Work:
 _STOP = object()
 
 
+def _runs(group: list[_Work]) -> list[list[_Work]]:
+    """Consecutive works whose functions share a `write_many`, run as one call.
+
+    A write function may carry `write_many(con, fns) -> results` (e.g. one insert for
+    many span batches); alone or beside others, it is called as a plain function.
+    """
+    runs: list[list[_Work]] = []
+    for work in group:
+        many = getattr(work.fn, "write_many", None)
+        if runs and many is not None and getattr(runs[-1][0].fn, "write_many", None) == many:
+            runs[-1].append(work)
+        else:
+            runs.append([work])
+    return runs
+
+
+def _call(run: list[_Work], con: duckdb.DuckDBPyConnection) -> list[Any]:
+    if len(run) == 1:
+        return [run[0].fn(con)]
+    results: list[Any] = run[0].fn.write_many(con, [w.fn for w in run])  # type: ignore[attr-defined]
+    return results
+
+
 class Store:
     """Owns a DuckDB file opened read-write. Use `Store.open`."""
 
@@ -124,8 +147,8 @@ class Store:
         results: list[Any] = []
         try:
             self._con.begin()
-            for work in group:
-                results.append(work.fn(self._con))
+            for run in _runs(group):
+                results.extend(_call(run, self._con))
             self._con.commit()
         except Exception:
             self._rollback()

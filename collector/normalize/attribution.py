@@ -21,23 +21,42 @@ MAX_VALUE_CHARS = 256
 def own_attribution(
     attributes: Mapping[str, Any], resource: Mapping[str, Any], keys: AttributionSettings
 ) -> Attribution:
-    values: dict[str, str | None] = {}
-    for field in ATTRIBUTION_FIELDS:
-        configured: Sequence[str] = getattr(keys, field)
-        values[field] = (
-            first_value(attributes, configured)
-            or first_value(resource, configured)
-            or first_value(attributes, ATTRIBUTION_FALLBACKS.get(field, ()))
-            or first_value(resource, ATTRIBUTION_FALLBACKS.get(field, ()))
-        )
-    return Attribution(**values)
+    return stated_attribution(attributes, resource_attribution(resource, keys), keys)
+
+
+# What a resource states, per field: (value under a configured key, value under a
+# producer fallback key). The spans of one resource share it; compute it once.
+ResourceAttribution = tuple[tuple[str | None, str | None], ...]
+
+
+def resource_attribution(resource: Mapping[str, Any], keys: AttributionSettings) -> ResourceAttribution:
+    return tuple(
+        (first_value(resource, getattr(keys, field)), first_value(resource, ATTRIBUTION_FALLBACKS.get(field, ())))
+        for field in ATTRIBUTION_FIELDS
+    )
+
+
+def stated_attribution(
+    attributes: Mapping[str, Any], resource: ResourceAttribution, keys: AttributionSettings
+) -> Attribution:
+    """Per field: configured keys on the span, then on the resource, then the producer
+    fallbacks on the span, then on the resource."""
+    values: list[str | None] = []
+    for field, (configured_res, fallback_res) in zip(ATTRIBUTION_FIELDS, resource, strict=True):
+        value = first_value(attributes, getattr(keys, field)) or configured_res
+        if value is None:
+            value = first_value(attributes, ATTRIBUTION_FALLBACKS.get(field, ())) or fallback_res
+        values.append(value)
+    return Attribution(*values)
 
 
 def first_value(source: Mapping[str, Any], keys: Sequence[str]) -> str | None:
     for key in keys:
-        value = attribute_text(source.get(key))
-        if value is not None:
-            return value
+        raw = source.get(key)
+        if raw is not None:
+            value = attribute_text(raw)
+            if value is not None:
+                return value
     return None
 
 

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from collector.normalize import genai as g
-from collector.normalize.attribution import own_attribution
+from collector.normalize.attribution import ResourceAttribution, resource_attribution, stated_attribution
 from collector.normalize.genai import as_flag, as_int, as_number, as_text, first_present, first_text
 from collector.normalize.models import looks_like_bedrock, normalize_model_id
 from collector.records import (
@@ -34,10 +34,16 @@ class NormalizedSpan:
     llm_call: LlmCall | None  # None for non-LLM spans
 
 
-def normalize_span(rec: SpanRecord, keys: AttributionSettings) -> NormalizedSpan:
+def normalize_span(
+    rec: SpanRecord, keys: AttributionSettings, *, resource_own: ResourceAttribution | None = None
+) -> NormalizedSpan:
+    """`resource_own`: `resource_attribution(rec.resource_attributes, keys)` when the caller
+    already has it (the spans of one resource share it)."""
     attrs = rec.attributes if isinstance(rec.attributes, dict) else {}
     resource = rec.resource_attributes if isinstance(rec.resource_attributes, dict) else {}
-    own = own_attribution(attrs, resource, keys)
+    if resource_own is None:
+        resource_own = resource_attribution(resource, keys)
+    own = stated_attribution(attrs, resource_own, keys)
     if not is_llm_span(rec.name, attrs):
         return NormalizedSpan(own, None)
     return NormalizedSpan(own, _llm_call(rec, attrs, resource, own))
