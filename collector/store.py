@@ -98,6 +98,7 @@ class Store:
     def open(cls, path: str, *, queue_max: int = 256, group_max: int = 64) -> Store:
         con = connect(path, read_only=False)
         apply_migrations(con)
+        _warm_up_arrow(con)
         return cls(con, path, queue_max=queue_max, group_max=group_max)
 
     # -- writes ---------------------------------------------------------------
@@ -222,6 +223,18 @@ class Store:
         except duckdb.Error as exc:
             log.warning("checkpoint at close failed: %s", exc)
         self._con.close()
+
+
+def _warm_up_arrow(con: duckdb.DuckDBPyConnection) -> None:
+    """Pay Arrow's one-off costs at start, not on the first acknowledged request.
+
+    pyarrow imports pandas lazily on the first timestamp array (~0.75 s here), and
+    DuckDB's first scan of a registered Arrow table has a start-up cost of its own.
+    """
+    table = pa.table({"t": pa.array([0], pa.timestamp("us"))})
+    con.register("_warm_up", table)
+    con.execute("SELECT count(*) FROM _warm_up").fetchall()
+    con.unregister("_warm_up")
 
 
 def _interrupt_after(cur: duckdb.DuckDBPyConnection, timeout: float | None) -> threading.Timer | None:
