@@ -18,7 +18,7 @@ import orjson
 import pyarrow as pa
 
 from collector.merge import merge_request_ids, resolve_attribution
-from collector.normalize.attribution import ResourceAttribution, resource_attribution
+from collector.normalize.attribution import ResourceAttribution, key_plan, resource_attribution
 from collector.normalize.otlp import NormalizedSpan, normalize_span
 from collector.records import (
     ATTRIBUTION_FIELDS,
@@ -91,6 +91,7 @@ def build_span_batch(
     unique: dict[tuple[str, str], SpanRecord] = {}
     for rec in records:
         unique.setdefault((rec.trace_id, rec.span_id), rec)
+    plan = key_plan(keys)
     resource_own: dict[int, ResourceAttribution] = {}  # the spans of one resource share its dict
     normalized: list[NormalizedSpan] = []
     nodes: dict[tuple[str, str], _Node] = {}
@@ -98,11 +99,11 @@ def build_span_batch(
         resource = rec.resource_attributes
         stated = resource_own.get(id(resource))
         if stated is None:
-            stated = resource_own[id(resource)] = resource_attribution(_mapping(resource), keys)
-        norm = normalize_span(rec, keys, resource_own=stated)
+            stated = resource_own[id(resource)] = resource_attribution(_mapping(resource), plan)
+        norm = normalize_span(rec, keys, plan=plan, resource_own=stated)
         own = norm.own if bound_tenant is None else dataclasses.replace(norm.own, tenant=bound_tenant)
         normalized.append(NormalizedSpan(own, norm.llm_call))
-        nodes[key] = _Node(rec.parent_span_id, rec.name, dataclasses.astuple(own))
+        nodes[key] = _Node(rec.parent_span_id, rec.name, tuple(getattr(own, f) for f in ATTRIBUTION_FIELDS))
     cols: dict[str, list[Any]] = {name: [] for name in SPANS_SCHEMA.names}
     calls: list[LlmCall] = []
     for (key, rec), norm in zip(unique.items(), normalized, strict=True):

@@ -21,31 +21,39 @@ MAX_VALUE_CHARS = 256
 def own_attribution(
     attributes: Mapping[str, Any], resource: Mapping[str, Any], keys: AttributionSettings
 ) -> Attribution:
-    return stated_attribution(attributes, resource_attribution(resource, keys), keys)
+    plan = key_plan(keys)
+    return stated_attribution(attributes, resource_attribution(resource, plan), plan)
 
 
+# Per field, in ATTRIBUTION_FIELDS order: (configured keys, producer fallback keys).
+KeyPlan = tuple[tuple[tuple[str, ...], tuple[str, ...]], ...]
 # What a resource states, per field: (value under a configured key, value under a
-# producer fallback key). The spans of one resource share it; compute it once.
+# fallback key). The spans of one resource share it; compute it once.
 ResourceAttribution = tuple[tuple[str | None, str | None], ...]
 
 
-def resource_attribution(resource: Mapping[str, Any], keys: AttributionSettings) -> ResourceAttribution:
+def key_plan(keys: AttributionSettings) -> KeyPlan:
     return tuple(
-        (first_value(resource, getattr(keys, field)), first_value(resource, ATTRIBUTION_FALLBACKS.get(field, ())))
-        for field in ATTRIBUTION_FIELDS
+        (tuple(getattr(keys, field)), tuple(ATTRIBUTION_FALLBACKS.get(field, ()))) for field in ATTRIBUTION_FIELDS
     )
 
 
+def resource_attribution(resource: Mapping[str, Any], plan: KeyPlan) -> ResourceAttribution:
+    return tuple((first_value(resource, configured), first_value(resource, fallback)) for configured, fallback in plan)
+
+
 def stated_attribution(
-    attributes: Mapping[str, Any], resource: ResourceAttribution, keys: AttributionSettings
+    attributes: Mapping[str, Any], resource: ResourceAttribution, plan: KeyPlan
 ) -> Attribution:
     """Per field: configured keys on the span, then on the resource, then the producer
     fallbacks on the span, then on the resource."""
     values: list[str | None] = []
-    for field, (configured_res, fallback_res) in zip(ATTRIBUTION_FIELDS, resource, strict=True):
-        value = first_value(attributes, getattr(keys, field)) or configured_res
+    for (configured, fallback), (configured_res, fallback_res) in zip(plan, resource, strict=True):
+        value = first_value(attributes, configured) or configured_res
         if value is None:
-            value = first_value(attributes, ATTRIBUTION_FALLBACKS.get(field, ())) or fallback_res
+            value = first_value(attributes, fallback) if fallback else None
+            if value is None:
+                value = fallback_res
         values.append(value)
     return Attribution(*values)
 

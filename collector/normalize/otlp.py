@@ -14,7 +14,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 from collector.normalize import genai as g
-from collector.normalize.attribution import ResourceAttribution, resource_attribution, stated_attribution
+from collector.normalize.attribution import (
+    KeyPlan,
+    ResourceAttribution,
+    key_plan,
+    resource_attribution,
+    stated_attribution,
+)
 from collector.normalize.genai import as_flag, as_int, as_number, as_text, first_present, first_text
 from collector.normalize.models import looks_like_bedrock, normalize_model_id
 from collector.records import (
@@ -35,15 +41,21 @@ class NormalizedSpan:
 
 
 def normalize_span(
-    rec: SpanRecord, keys: AttributionSettings, *, resource_own: ResourceAttribution | None = None
+    rec: SpanRecord,
+    keys: AttributionSettings,
+    *,
+    plan: KeyPlan | None = None,
+    resource_own: ResourceAttribution | None = None,
 ) -> NormalizedSpan:
-    """`resource_own`: `resource_attribution(rec.resource_attributes, keys)` when the caller
-    already has it (the spans of one resource share it)."""
+    """`plan` (`key_plan(keys)`) and `resource_own` (`resource_attribution(resource, plan)`)
+    when the caller already has them: a batch shares the one and a resource the other."""
     attrs = rec.attributes if isinstance(rec.attributes, dict) else {}
     resource = rec.resource_attributes if isinstance(rec.resource_attributes, dict) else {}
+    if plan is None:
+        plan = key_plan(keys)
     if resource_own is None:
-        resource_own = resource_attribution(resource, keys)
-    own = stated_attribution(attrs, resource_own, keys)
+        resource_own = resource_attribution(resource, plan)
+    own = stated_attribution(attrs, resource_own, plan)
     if not is_llm_span(rec.name, attrs):
         return NormalizedSpan(own, None)
     return NormalizedSpan(own, _llm_call(rec, attrs, resource, own))
@@ -66,8 +78,10 @@ def is_llm_span(name: str, attrs: Mapping[str, Any]) -> bool:
         return operation.lower() in g.LLM_OPERATIONS
     if as_text(attrs.get(g.RPC_SERVICE)) in g.BEDROCK_RUNTIME_SERVICES:
         return as_text(attrs.get(g.RPC_METHOD)) in g.BEDROCK_INFERENCE_METHODS
-    model_or_tokens = g.REQUEST_MODEL + g.RESPONSE_MODEL + g.INPUT_TOKENS + g.OUTPUT_TOKENS
-    return any(attrs.get(key) is not None for key in model_or_tokens)
+    return any(attrs.get(key) is not None for key in _MODEL_OR_TOKENS)
+
+
+_MODEL_OR_TOKENS = g.REQUEST_MODEL + g.RESPONSE_MODEL + g.INPUT_TOKENS + g.OUTPUT_TOKENS
 
 
 def _llm_call(

@@ -53,6 +53,10 @@ def _truncate(value: str, limit: int) -> str:
     return f"{kept}…[truncated {len(raw) - limit} bytes]"
 
 
+def _short_text(value: str, limit: int) -> str:
+    return value if len(value) <= limit // 4 else _truncate(value, limit)
+
+
 def _check_span(trace_id: str, span_id: str, parent: str | None, start: int, end: int) -> str | None:
     if len(trace_id) != 32 or trace_id == "0" * 32:
         return f"invalid trace_id {trace_id[:64]!r} (want 16 non-zero bytes)"
@@ -80,42 +84,46 @@ def decode_protobuf(body: bytes, max_value_bytes: int) -> Decoded:
 
 def records_from_request(request: ExportTraceServiceRequest, max_value_bytes: int) -> Decoded:
     out = Decoded()
-    value_of = _pb_value_reader(max_value_bytes)
+    attrs_of = _pb_attrs_reader(max_value_bytes)
     for rs in request.resource_spans:
-        resource = _pb_attrs(rs.resource.attributes, value_of)
+        resource = attrs_of(rs.resource.attributes)
         for ss in rs.scope_spans:
             scope_name = ss.scope.name or None
             scope_version = ss.scope.version or None
             for span in ss.spans:
-                _pb_span(span, resource, scope_name, scope_version, value_of, out)
+                _pb_span(span, resource, scope_name, scope_version, attrs_of, out)
     return out
 
 
 def _pb_span(span: Any, resource: dict[str, Any], scope_name: str | None,
-             scope_version: str | None, value_of: Callable[[Any, int], Any], out: Decoded) -> None:
+             scope_version: str | None, attrs_of: Callable[[Iterable[Any]], dict[str, Any]],
+             out: Decoded) -> None:
     trace_id = span.trace_id.hex()
     span_id = span.span_id.hex()
     parent = span.parent_span_id.hex() or None
-    error = _check_span(trace_id, span_id, parent, span.start_time_unix_nano, span.end_time_unix_nano)
+    start, end = span.start_time_unix_nano, span.end_time_unix_nano
+    error = _check_span(trace_id, span_id, parent, start, end)
     if error is not None:
         out.reject(error)
         return
     events = [
-        {"name": ev.name, "time_ns": ev.time_unix_nano, "attributes": _pb_attrs(ev.attributes, value_of)}
+        {"name": ev.name, "time_ns": ev.time_unix_nano, "attributes": attrs_of(ev.attributes)}
         for ev in span.events
-    ]
+    ] if span.events else []
+    status = span.status
+    name: str = span.name
     out.records.append(
         SpanRecord(
             trace_id=trace_id,
             span_id=span_id,
             parent_span_id=parent,
-            name=_truncate(span.name, 1024),
+            name=_short_text(name, 1024),
             kind=KINDS[span.kind] if 0 <= span.kind < len(KINDS) else "unspecified",
-            start_ns=span.start_time_unix_nano,
-            end_ns=span.end_time_unix_nano,
-            status_code=STATUSES[span.status.code] if 0 <= span.status.code < 3 else "unset",
-            status_message=span.status.message or None,
-            attributes=_pb_attrs(span.attributes, value_of),
+            start_ns=start,
+            end_ns=end,
+            status_code=STATUSES[status.code] if 0 <= status.code < 3 else "unset",
+            status_message=status.message or None,
+            attributes=attrs_of(span.attributes),
             resource_attributes=resource,
             events=events,
             scope_name=scope_name,
@@ -124,8 +132,22 @@ def _pb_span(span: Any, resource: dict[str, Any], scope_name: str | None,
     )
 
 
-def _pb_attrs(kvs: Iterable[Any], value_of: Callable[[Any, int], Any]) -> dict[str, Any]:
-    return {kv.key: value_of(kv.value, 0) for kv in kvs}
+def _pb_attrs_reader(limit: int) -> Callable[[Iterable[Any]], dict[str, Any]]:
+    value_of = _pb_value_reader(limit)
+    short = limit // 4  # a string this short cannot exceed the limit (≤ 4 UTF-8 bytes a character)
+
+    def attrs_of(kvs: Iterable[Any]) -> dict[str, Any]:
+        result: dict[str, Any] = {}
+        for kv in kvs:
+            v = kv.value
+            if v.WhichOneof("value") == "string_value":  # most values: no call below
+                s: str = v.string_value
+                result[kv.key] = s if len(s) <= short else _truncate(s, limit)
+            else:
+                result[kv.key] = value_of(v, 0)
+        return result
+
+    return attrs_of
 
 
 def _pb_value_reader(limit: int) -> Callable[[Any, int], Any]:
@@ -235,7 +257,7 @@ def _json_span_record(span: Any, resource: dict[str, Any], scope: Any, limit: in
         trace_id=_hex_id(span.get("traceId"), "traceId"),
         span_id=_hex_id(span.get("spanId"), "spanId"),
         parent_span_id=_hex_id(parent_raw, "parentSpanId") if parent_raw else None,
-        name=_truncate(str(span.get("name", "")), 1024),
+        name=_short_text(str(span.get("name", "")), 1024),
         kind=_enum(span.get("kind", 0), KINDS, "SPAN_KIND_"),
         start_ns=int(span.get("startTimeUnixNano", 0)),
         end_ns=int(span.get("endTimeUnixNano", 0)),
@@ -287,7 +309,8 @@ def _json_value(v: Any, limit: int, depth: int) -> Any:
         return None
     kind, raw = next(iter(v.items()))
     if kind == "stringValue":
-        return _truncate(str(raw), limit)
+        text = str(raw)
+        return text if len(text) <= limit // 4 else _truncate(text, limit)
     if kind == "intValue":
         return int(raw)
     if kind == "doubleValue":
