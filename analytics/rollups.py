@@ -1,15 +1,16 @@
-"""The windowed, idempotent rollup of llm_calls into rollup_1m / rollup_1h / rollup_1d.
+"""The windowed, idempotent rollup of llm_calls into the rollup tables (rollup_1m/1h/1d).
 
 One run is one store write (one transaction): sync prices, queue the hours that hold
 calls written since the watermark (or every hour when prices changed or a rebuild was
 asked for), delete and rewrite exactly those hours at minute and hour grain, rewrite
 the complete days that contain them, clear the queue and move the watermarks. Running
 it twice changes nothing; a call that arrives days late re-processes only its hour and
-its day.
+its day. Only the minute tables read llm_calls; hours and days are summed from them.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
@@ -25,6 +26,12 @@ ROLLUP_SQL = Path(__file__).resolve().parent.parent / "sql" / "rollups"
 INGESTED = "rollup.ingested_at"
 DAYS_UNTIL = "rollup.days_until"
 _EPOCH = datetime(1970, 1, 1)
+# (table rewritten, whether its rows count as rollup rows), in order. The hour steps
+# read llm_calls once for counts and once for histograms; the rest read those rows.
+HOUR_STEPS: tuple[tuple[str, bool], ...] = (
+    ("counts_1m", True), ("bins_1m", False), ("capacity_1m", False), ("counts_1h", True),
+)  # fmt: skip
+DAY_STEPS: tuple[tuple[str, bool], ...] = (("counts_1d", True), ("bins_1d", False))
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,11 +73,11 @@ def _rewrite(con: duckdb.DuckDBPyConnection) -> tuple[int, tuple[datetime | None
     rows = 0
     hours = _bounds(con, "hour", HOUR)
     if hours is not None:
-        for grain in ("1m", "1h"):
-            rows += _rewrite_grain(con, grain, hours)
+        con.execute(_sql("upsert_keys"), {"lo": hours[0], "hi": hours[1]})
+        rows += sum(_rewrite_table(con, table, hours, counted) for table, counted in HOUR_STEPS)
     days = _bounds(con, "day", DAY)
     if days is not None:
-        rows += _rewrite_grain(con, "1d", days)
+        rows += sum(_rewrite_table(con, table, days, counted) for table, counted in DAY_STEPS)
     starts = [b[0] for b in (hours, days) if b is not None]
     ends = [b[1] for b in (hours, days) if b is not None]
     return rows, (min(starts, default=None), max(ends, default=None))
@@ -83,11 +90,25 @@ def _bounds(con: duckdb.DuckDBPyConnection, grain: str, step: timedelta) -> tupl
     return found[0], found[1] + step
 
 
-def _rewrite_grain(con: duckdb.DuckDBPyConnection, grain: str, bounds: tuple[datetime, datetime]) -> int:
+def _rewrite_table(
+    con: duckdb.DuckDBPyConnection, table: str, bounds: tuple[datetime, datetime], counted: bool
+) -> int:
     params = {"lo": bounds[0], "hi": bounds[1]}
-    con.execute(_sql(f"delete_{grain}"), params)
-    inserted = con.execute(_sql(f"insert_{grain}"), params).fetchone()
-    return int(inserted[0]) if inserted is not None else 0
+    con.execute(_sql(f"delete_{table}"), params)
+    inserted = con.execute(_sql(f"insert_{table}"), params).fetchone()
+    return int(inserted[0]) if counted and inserted is not None else 0
+
+
+def mark_dirty(con: duckdb.DuckDBPyConnection, timestamps: Iterable[datetime]) -> None:
+    """Queue the hours of these call times for the next rollup run.
+
+    For writers that delete llm_calls rows (e.g. a log-only row replaced by a merged row
+    with another ts): call it inside the same store write, with the deleted rows' ts.
+    Rows that are inserted or rewritten need nothing: their ingested_at marks them.
+    """
+    stamps = sorted(set(timestamps))
+    if stamps:
+        con.execute(_sql("mark_dirty_hours"), {"ts": stamps})
 
 
 def _get_watermark(con: duckdb.DuckDBPyConnection, name: str) -> datetime | None:

@@ -4,16 +4,17 @@
 -- params: from, to, by, where
 -- grain: one row per group of the keys in `by`; key columns not in `by` are NULL.
 WITH t AS (
-    SELECT g_tenant AS tenant, g_route AS route, g_workflow AS workflow, g_model AS model,
-           g_region AS region,
-           sum(requests)::BIGINT AS requests, sum(cost_usd) AS cost_usd,
+    SELECT g.g_tenant AS tenant, g.g_route AS route, g.g_workflow AS workflow,
+           g.g_model AS model, g.g_region AS region,
+           sum(requests)::BIGINT AS requests, sum(cost_usd)::DOUBLE AS cost_usd,
            sum(unpriced_requests)::BIGINT AS unpriced_requests,
            sum(input_tokens)::BIGINT AS input_tokens, sum(output_tokens)::BIGINT AS output_tokens,
            sum(cache_read_tokens)::BIGINT AS cache_read_tokens,
            sum(cache_write_tokens)::BIGINT AS cache_write_tokens
-    FROM keyed_span($m1_lo, $m1_hi, $m2_lo, $m2_hi, $h1_lo, $h1_hi, $h2_lo, $h2_hi, $d_lo, $d_hi,
-    $by_tenant, $by_route, $by_workflow, $by_model, $by_region,
-    $f_tenant, $f_route, $f_workflow, $f_model, $f_region)
+    FROM span_counts($m1_lo, $m1_hi, $m2_lo, $m2_hi, $h1_lo, $h1_hi, $h2_lo, $h2_hi, $d_lo, $d_hi) c
+    JOIN key_groups($by_tenant, $by_route, $by_workflow, $by_model, $by_region,
+                      $f_tenant, $f_route, $f_workflow, $f_model, $f_region) g
+      ON g.key_id = c.key_id
     GROUP BY ALL
 )
 SELECT tenant, route, workflow, model, region, requests, cost_usd,

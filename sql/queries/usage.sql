@@ -4,8 +4,8 @@
 -- params: from, to, by, where
 -- grain: one row per group of the keys in `by`; key columns not in `by` are NULL.
 WITH t AS (
-    SELECT g_tenant AS tenant, g_route AS route, g_workflow AS workflow, g_model AS model,
-           g_region AS region,
+    SELECT g.g_tenant AS tenant, g.g_route AS route, g.g_workflow AS workflow,
+           g.g_model AS model, g.g_region AS region,
            sum(requests)::BIGINT AS requests, sum(errors)::BIGINT AS errors,
            sum(throttles)::BIGINT AS throttles,
            sum(input_tokens)::BIGINT AS input_tokens, sum(output_tokens)::BIGINT AS output_tokens,
@@ -14,10 +14,11 @@ WITH t AS (
            sum(reasoning_tokens)::BIGINT AS reasoning_tokens,
            sum(prompt_token_requests)::BIGINT AS prompt_token_requests,
            sum(output_token_requests)::BIGINT AS output_token_requests,
-           sum(cost_usd) AS cost_usd, sum(unpriced_requests)::BIGINT AS unpriced_requests
-    FROM keyed_span($m1_lo, $m1_hi, $m2_lo, $m2_hi, $h1_lo, $h1_hi, $h2_lo, $h2_hi, $d_lo, $d_hi,
-    $by_tenant, $by_route, $by_workflow, $by_model, $by_region,
-    $f_tenant, $f_route, $f_workflow, $f_model, $f_region)
+           sum(cost_usd)::DOUBLE AS cost_usd, sum(unpriced_requests)::BIGINT AS unpriced_requests
+    FROM span_counts($m1_lo, $m1_hi, $m2_lo, $m2_hi, $h1_lo, $h1_hi, $h2_lo, $h2_hi, $d_lo, $d_hi) c
+    JOIN key_groups($by_tenant, $by_route, $by_workflow, $by_model, $by_region,
+                      $f_tenant, $f_route, $f_workflow, $f_model, $f_region) g
+      ON g.key_id = c.key_id
     GROUP BY ALL
 )
 SELECT tenant, route, workflow, model, region, requests, errors, throttles,

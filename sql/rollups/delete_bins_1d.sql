@@ -1,7 +1,7 @@
--- delete_1d: remove the rollup_1d rows of every dirty day, before insert_1d rewrites them
+-- delete_bins_1d: remove the rollup_bins_1d rows of every dirty day, before insert_bins_1d rewrites them
 -- in the same transaction (so a run is all-or-nothing and re-running changes nothing).
 -- Parameters: $lo, $hi (TIMESTAMP): bounds of the dirty days, for pruning.
 -- Grain: day.
-DELETE FROM rollup_1d
+DELETE FROM rollup_bins_1d
 WHERE bucket >= $lo AND bucket < $hi
   AND date_trunc('day', bucket) IN (SELECT bucket FROM rollup_dirty WHERE grain = 'day');

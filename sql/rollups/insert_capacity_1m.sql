@@ -1,0 +1,13 @@
+-- insert_capacity_1m: requests and tokens (input + cache read + cache write + output) per
+-- minute x model x region for every dirty hour, from the minute rows just written; peak
+-- RPM and TPM per model and region read this small table (DESIGN section 6).
+-- Parameters: $lo, $hi (TIMESTAMP, hour-aligned): bounds of the dirty hours.
+-- Grain: minute. Runs after insert_counts_1m.sql and delete_capacity_1m.sql.
+INSERT INTO rollup_capacity_1m
+SELECT c.bucket, k.model, k.region, sum(c.requests),
+       sum(coalesce(c.input_tokens, 0) + coalesce(c.cache_read_tokens, 0)
+           + coalesce(c.cache_write_tokens, 0) + coalesce(c.output_tokens, 0))
+FROM rollup_counts_1m c JOIN rollup_keys k ON k.key_id = c.key_id
+WHERE c.bucket >= $lo AND c.bucket < $hi
+  AND date_trunc('hour', c.bucket) IN (SELECT bucket FROM rollup_dirty WHERE grain = 'hour')
+GROUP BY ALL;

@@ -1,0 +1,15 @@
+-- insert_counts_1d: one row per complete day x key for every dirty day, summed from
+-- rollup_counts_1h (every hour with calls is already there, this run's included).
+-- Parameters: $lo, $hi (TIMESTAMP, day-aligned): bounds of the dirty days.
+-- Grain: day. Runs after the hour rewrite and delete_counts_1d.sql.
+INSERT INTO rollup_counts_1d
+SELECT date_trunc('day', bucket) AS bucket, key_id,
+       sum(requests), sum(errors), sum(throttles), sum(streaming_requests),
+       sum(input_tokens), sum(cache_read_tokens), sum(cache_write_tokens),
+       sum(output_tokens), sum(reasoning_tokens),
+       sum(prompt_token_requests), sum(output_token_requests),
+       sum(cost_usd), sum(unpriced_requests)
+FROM rollup_counts_1h
+WHERE bucket >= $lo AND bucket < $hi
+  AND date_trunc('day', bucket) IN (SELECT bucket FROM rollup_dirty WHERE grain = 'day')
+GROUP BY ALL;

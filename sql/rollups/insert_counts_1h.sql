@@ -1,0 +1,15 @@
+-- insert_counts_1h: one row per hour x key for every dirty hour, summed from the minute
+-- rows insert_counts_1m has just written (sums of sums: no second pass over llm_calls).
+-- Parameters: $lo, $hi (TIMESTAMP, hour-aligned): bounds of the dirty hours.
+-- Grain: hour. Runs after insert_counts_1m.sql and delete_counts_1h.sql.
+INSERT INTO rollup_counts_1h
+SELECT date_trunc('hour', bucket) AS bucket, key_id,
+       sum(requests), sum(errors), sum(throttles), sum(streaming_requests),
+       sum(input_tokens), sum(cache_read_tokens), sum(cache_write_tokens),
+       sum(output_tokens), sum(reasoning_tokens),
+       sum(prompt_token_requests), sum(output_token_requests),
+       sum(cost_usd), sum(unpriced_requests)
+FROM rollup_counts_1m
+WHERE bucket >= $lo AND bucket < $hi
+  AND date_trunc('hour', bucket) IN (SELECT bucket FROM rollup_dirty WHERE grain = 'hour')
+GROUP BY ALL;
