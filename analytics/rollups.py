@@ -10,7 +10,6 @@ its day. Only the minute tables read llm_calls; hours and days are summed from t
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
@@ -23,7 +22,7 @@ from analytics.windows import DAY, HOUR, floor_to
 from collector.settings import PricingSettings
 
 ROLLUP_SQL = Path(__file__).resolve().parent.parent / "sql" / "rollups"
-INGESTED = "rollup.ingested_at"
+WRITE_SEQ = "rollup.write_seq"  # largest llm_calls write_seq rolled up (commit order)
 DAYS_UNTIL = "rollup.days_until"
 _EPOCH = datetime(1970, 1, 1)
 # (table rewritten, whether its rows count as rollup rows), in order. The hour steps
@@ -52,8 +51,8 @@ def run_rollups(
 ) -> RollupOutcome:
     """Bring the rollups up to date; call inside a store write (no COMMIT here)."""
     repriced = pricing.sync_prices(con, settings, now)
-    watermark = _get_watermark(con, INGESTED)
-    newest = con.execute("SELECT max(ingested_at) FROM llm_calls").fetchone()
+    watermark = _get_seq(con)
+    newest = con.execute(_NEWEST_WRITE).fetchone()
     if full or repriced or watermark is None:
         con.execute(_sql("mark_all_dirty"))
     else:
@@ -64,7 +63,7 @@ def run_rollups(
     rows, window = _rewrite(con)
     con.execute("DELETE FROM rollup_dirty")
     if newest is not None and newest[0] is not None:
-        _set_watermark(con, INGESTED, newest[0], now)
+        con.execute("INSERT OR REPLACE INTO watermarks VALUES (?, ?, ?)", [WRITE_SEQ, str(newest[0]), now])
     _set_watermark(con, DAYS_UNTIL, max(old_until, new_until), now)
     return RollupOutcome(rows, window[0], window[1], repriced)
 
@@ -99,16 +98,14 @@ def _rewrite_table(
     return int(inserted[0]) if counted and inserted is not None else 0
 
 
-def mark_dirty(con: duckdb.DuckDBPyConnection, timestamps: Iterable[datetime]) -> None:
-    """Queue the hours of these call times for the next rollup run.
+_NEWEST_WRITE = (
+    "SELECT greatest((SELECT max(write_seq) FROM llm_calls), (SELECT max(write_seq) FROM llm_call_deletions))"
+)
 
-    For writers that delete llm_calls rows (e.g. a log-only row replaced by a merged row
-    with another ts): call it inside the same store write, with the deleted rows' ts.
-    Rows that are inserted or rewritten need nothing: their ingested_at marks them.
-    """
-    stamps = sorted(set(timestamps))
-    if stamps:
-        con.execute(_sql("mark_dirty_hours"), {"ts": stamps})
+
+def _get_seq(con: duckdb.DuckDBPyConnection) -> int | None:
+    found = con.execute("SELECT value FROM watermarks WHERE name = ?", [WRITE_SEQ]).fetchone()
+    return int(found[0]) if found is not None else None
 
 
 def _get_watermark(con: duckdb.DuckDBPyConnection, name: str) -> datetime | None:

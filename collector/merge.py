@@ -80,6 +80,7 @@ def merge_request_ids(con: duckdb.DuckDBPyConnection, request_ids: Iterable[str]
         if not con.execute(load_sql("ingest/log_side_known.sql")).fetchall():
             return  # no invocation log has these ids yet: each statement below would do nothing
         con.execute(load_sql("ingest/merge_traced_calls.sql"), [now])
+        con.execute(load_sql("ingest/record_merged_log_deletions.sql"), [now])
         con.execute(load_sql("ingest/drop_merged_log_rows.sql"))
         con.execute(load_sql("ingest/upsert_log_only_calls.sql"), [now])
         traces = con.execute(

@@ -186,7 +186,8 @@ ON CONFLICT (profile) DO UPDATE SET
 # A profile that resolves late fixes the calls stored while it was unknown.
 _BACKFILL = (
     "UPDATE bedrock_invocations SET model = ? WHERE inference_profile = ? AND model IS NULL",
-    "UPDATE llm_calls SET model = ? WHERE inference_profile = ? AND model IS NULL",
+    "UPDATE llm_calls SET model = ?, write_seq = nextval('llm_calls_write_seq') "
+    "WHERE inference_profile = ? AND model IS NULL",
 )
 
 

@@ -53,5 +53,7 @@ def insert_calls(con: duckdb.DuckDBPyConnection, rows: list[dict[str, Any]], ing
     table = pa.Table.from_pylist([{c: row.get(c) for c in cols} for row in full])
     con.register("new_calls", table)
     names = ", ".join(cols)
-    con.execute(f"INSERT OR REPLACE INTO llm_calls ({names}) SELECT {names} FROM new_calls")
+    # a rewrite takes a new write_seq, as every writer of llm_calls does
+    con.execute(f"INSERT OR REPLACE INTO llm_calls ({names}, write_seq) "
+                f"SELECT {names}, nextval('llm_calls_write_seq') FROM new_calls")
     con.unregister("new_calls")

@@ -1,12 +1,12 @@
 -- apply_call_attribution: write the resolved attribution of `_resolved` into the
 -- `llm_calls` rows of those spans. A span's own or inherited value wins; for a call also
 -- seen in an invocation log, the log's requestMetadata fills what the trace lacks; the
--- root span's name is the last resort for workflow. Parameter: $1 = now (ingested_at of
--- changed rows, so rollups re-process their windows).
+-- root span's name is the last resort for workflow. Parameter: $1 = now. Changed rows get
+-- a new write_seq, so rollups re-process their windows.
 UPDATE llm_calls
 SET tenant = n.tenant, route = n.route, workflow = n.workflow, feature = n.feature,
     user_id = n.user_id, prompt_version = n.prompt_version, environment = n.environment,
-    ingested_at = $1
+    ingested_at = $1, write_seq = nextval('llm_calls_write_seq')
 FROM (
     SELECT
         l.call_id,

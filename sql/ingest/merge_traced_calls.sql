@@ -25,7 +25,8 @@ SET source = 'merged',
     account_id = b.account_id,
     identity_arn = b.identity_arn,
     inference_region = b.inference_region,
-    ingested_at = $1
+    ingested_at = $1,
+    write_seq = nextval('llm_calls_write_seq')
 FROM bedrock_invocations b
 JOIN _merge_ids m ON m.request_id = b.request_id
 WHERE llm_calls.request_id = b.request_id

@@ -42,4 +42,4 @@ ON CONFLICT (call_id) DO UPDATE SET
     otps = excluded.otps, status = excluded.status, error_type = excluded.error_type,
     finish_reason = excluded.finish_reason, account_id = excluded.account_id,
     identity_arn = excluded.identity_arn, inference_region = excluded.inference_region,
-    ingested_at = excluded.ingested_at;
+    ingested_at = excluded.ingested_at, write_seq = nextval('llm_calls_write_seq');

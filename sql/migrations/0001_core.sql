@@ -35,6 +35,12 @@ CREATE TABLE spans (
     PRIMARY KEY (trace_id, span_id)
 );
 
+-- Commit order of every write to llm_calls (insert, update, delete). The one writer
+-- thread runs writes one after another, so a larger number was always committed later:
+-- rollups use it as their watermark, which wall-clock times cannot be (a batch stamped
+-- earlier may commit later).
+CREATE SEQUENCE llm_calls_write_seq;
+
 CREATE TABLE llm_calls (
     call_id             VARCHAR PRIMARY KEY, -- trace_id || span_id for spans, requestId for log-only calls
     source              VARCHAR NOT NULL,    -- otlp | bedrock_log | merged
@@ -72,10 +78,20 @@ CREATE TABLE llm_calls (
     account_id          VARCHAR,
     identity_arn        VARCHAR,
     inference_region    VARCHAR,
-    ingested_at         TIMESTAMP NOT NULL   -- last time this row was written; drives late-data windows
+    ingested_at         TIMESTAMP NOT NULL,  -- last time this row was written
+    write_seq           BIGINT NOT NULL DEFAULT nextval('llm_calls_write_seq') -- commit order of that write
 );
 
 CREATE INDEX llm_calls_request_id ON llm_calls (request_id);
+
+-- Rows removed from llm_calls (a log-only row replaced by its merged row), so that the
+-- rollups re-process the windows they were counted in.
+CREATE TABLE llm_call_deletions (
+    call_id             VARCHAR NOT NULL,
+    ts                  TIMESTAMP NOT NULL,
+    deleted_at          TIMESTAMP NOT NULL,
+    write_seq           BIGINT NOT NULL DEFAULT nextval('llm_calls_write_seq')
+);
 
 -- Invocation-log side of each Bedrock call, kept whole so that a merge with a span
 -- can be recomputed whichever side arrives first (DESIGN section 4, "same call, two sources").

@@ -1,7 +1,9 @@
--- mark_dirty_since: queue for rewrite every hour holding a call written after the watermark.
--- Late rows (hours or days late) and rows rewritten by attribution fix-ups have a new
--- ingested_at, so only their own hours are re-processed.
--- Parameters: $watermark (TIMESTAMP): the largest ingested_at already rolled up.
+-- mark_dirty_since: queue for rewrite every hour holding a call written, rewritten or
+-- deleted after the watermark. Late rows (hours or days late), attribution fix-ups, merges
+-- and profile resolutions all take a new write_seq, so only their own hours are redone.
+-- Parameters: $watermark (BIGINT): the largest write_seq already rolled up.
 -- Grain: hour.
 INSERT OR IGNORE INTO rollup_dirty
-SELECT DISTINCT 'hour', date_trunc('hour', ts) FROM llm_calls WHERE ingested_at > $watermark;
+SELECT DISTINCT 'hour', date_trunc('hour', ts) FROM llm_calls WHERE write_seq > $watermark
+UNION
+SELECT DISTINCT 'hour', date_trunc('hour', ts) FROM llm_call_deletions WHERE write_seq > $watermark;
