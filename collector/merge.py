@@ -99,9 +99,11 @@ def resolve_attribution(con: duckdb.DuckDBPyConnection, trace_ids: Iterable[str]
         return
     con.register("_pending", pending)
     try:
+        con.execute(load_sql("ingest/collect_trace_spans.sql"))
         con.execute(load_sql("ingest/resolve_attribution.sql"))
         con.execute(load_sql("ingest/apply_span_attribution.sql"))
         con.execute(load_sql("ingest/apply_call_attribution.sql"), [now])
         con.execute("DROP TABLE IF EXISTS _resolved")
+        con.execute("DROP TABLE IF EXISTS _trace_spans")
     finally:
         con.unregister("_pending")

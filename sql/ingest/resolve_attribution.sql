@@ -1,4 +1,4 @@
--- resolve_attribution: for every span of the traces listed in `_pending(trace_id)`, the
+-- resolve_attribution: for every span in `_trace_spans` (collect_trace_spans), the
 -- attribution it inherits: its own value, else the nearest ancestor's that has one.
 -- Grain: one row per span. Recomputed over whole traces each time a span arrives, so the
 -- result does not depend on arrival order (a child may come before its root).
@@ -6,12 +6,11 @@
 CREATE OR REPLACE TEMP TABLE _resolved AS
 WITH RECURSIVE chain(trace_id, span_id, anc_id, next_id, depth) AS (
     SELECT s.trace_id, s.span_id, s.span_id, s.parent_span_id, 0
-    FROM spans s
-    JOIN _pending p ON p.trace_id = s.trace_id
+    FROM _trace_spans s
     UNION ALL
     SELECT c.trace_id, c.span_id, a.span_id, a.parent_span_id, c.depth + 1
     FROM chain c
-    JOIN spans a ON a.trace_id = c.trace_id AND a.span_id = c.next_id
+    JOIN _trace_spans a ON a.trace_id = c.trace_id AND a.span_id = c.next_id
     WHERE c.depth < 128
 )
 SELECT
@@ -27,5 +26,5 @@ SELECT
     -- the topmost span known on the way up: the root once it has arrived
     arg_max(a.name, c.depth) AS root_name
 FROM chain c
-JOIN spans a ON a.trace_id = c.trace_id AND a.span_id = c.anc_id
+JOIN _trace_spans a ON a.trace_id = c.trace_id AND a.span_id = c.anc_id
 GROUP BY c.trace_id, c.span_id;
