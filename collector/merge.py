@@ -79,17 +79,17 @@ def merge_request_ids(con: duckdb.DuckDBPyConnection, request_ids: Iterable[str]
     try:
         if not con.execute(load_sql("ingest/log_side_known.sql")).fetchall():
             return  # no invocation log has these ids yet: each statement below would do nothing
-        con.execute(load_sql("ingest/merge_traced_calls.sql"), [now])
-        con.execute(load_sql("ingest/record_merged_log_deletions.sql"), [now])
-        con.execute(load_sql("ingest/drop_merged_log_rows.sql"))
+        con.execute(load_sql("ingest/find_traced_requests.sql"))
+        traces = [r[0] for r in con.execute("SELECT DISTINCT trace_id FROM _traced").fetchall()]
+        if traces:  # only then is there a span side to merge with
+            con.execute(load_sql("ingest/merge_traced_calls.sql"), [now])
+            con.execute(load_sql("ingest/record_merged_log_deletions.sql"), [now])
+            con.execute(load_sql("ingest/drop_merged_log_rows.sql"))
         con.execute(load_sql("ingest/upsert_log_only_calls.sql"), [now])
-        traces = con.execute(
-            "SELECT DISTINCT l.trace_id FROM llm_calls l JOIN _merge_ids m USING (request_id) "
-            "WHERE l.trace_id IS NOT NULL"
-        ).fetchall()
+        con.execute("DROP TABLE IF EXISTS _traced")
     finally:
         con.unregister("_merge_ids")
-    resolve_attribution(con, [t[0] for t in traces], now)
+    resolve_attribution(con, traces, now)
 
 
 def resolve_attribution(con: duckdb.DuckDBPyConnection, trace_ids: Iterable[str], now: datetime) -> None:

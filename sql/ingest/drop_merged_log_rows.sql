@@ -1,9 +1,6 @@
 -- drop_merged_log_rows: once a span of the same request id is stored, the log-only row
--- of a request in `_merge_ids(request_id)` is replaced by the merged row, so totals
--- never count the call twice.
+-- of a request in `_traced` (find_traced_requests) is replaced by the merged row, so
+-- totals never count the call twice.
 DELETE FROM llm_calls
 WHERE source = 'bedrock_log'
-  AND request_id IN (SELECT request_id FROM _merge_ids)
-  AND request_id IN (
-      SELECT request_id FROM llm_calls WHERE trace_id IS NOT NULL AND request_id IS NOT NULL
-  );
+  AND request_id IN (SELECT request_id FROM _traced);

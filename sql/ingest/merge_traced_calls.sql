@@ -1,5 +1,5 @@
 -- merge_traced_calls: a traced call (a span's llm_calls row) whose request id is in
--- `_merge_ids(request_id)` and also in an invocation log becomes one 'merged' row: token
+-- `_traced` (find_traced_requests) and also in an invocation log becomes one 'merged' row: token
 -- counts, model and account from Bedrock; client latency, streaming and status from the
 -- span (TTFT from the log when the span has none). Parameter: $1 = now.
 UPDATE llm_calls
@@ -28,6 +28,6 @@ SET source = 'merged',
     ingested_at = $1,
     write_seq = nextval('llm_calls_write_seq')
 FROM bedrock_invocations b
-JOIN _merge_ids m ON m.request_id = b.request_id
+JOIN _traced t ON t.request_id = b.request_id
 WHERE llm_calls.request_id = b.request_id
   AND llm_calls.trace_id IS NOT NULL;

@@ -5,7 +5,4 @@ INSERT INTO llm_call_deletions (call_id, ts, deleted_at)
 SELECT call_id, ts, $1
 FROM llm_calls
 WHERE source = 'bedrock_log'
-  AND request_id IN (SELECT request_id FROM _merge_ids)
-  AND request_id IN (
-      SELECT request_id FROM llm_calls WHERE trace_id IS NOT NULL AND request_id IS NOT NULL
-  );
+  AND request_id IN (SELECT request_id FROM _traced);

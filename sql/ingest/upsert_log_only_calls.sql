@@ -1,6 +1,6 @@
 -- upsert_log_only_calls: invocation-log calls in `_merge_ids(request_id)` that no span
--- has claimed become (or refresh) their own llm_calls row, source 'bedrock_log', keyed by
--- request id. Parameter: $1 = now.
+-- has claimed (none in `_traced`) become, or refresh, their own llm_calls row, source
+-- 'bedrock_log', keyed by request id. Parameter: $1 = now.
 INSERT INTO llm_calls BY NAME
 SELECT
     b.request_id AS call_id,
@@ -26,9 +26,7 @@ SELECT
     $1 AS ingested_at
 FROM bedrock_invocations b
 JOIN _merge_ids m ON m.request_id = b.request_id
-WHERE b.request_id NOT IN (
-    SELECT request_id FROM llm_calls WHERE trace_id IS NOT NULL AND request_id IS NOT NULL
-)
+WHERE b.request_id NOT IN (SELECT request_id FROM _traced)
 ON CONFLICT (call_id) DO UPDATE SET
     ts = excluded.ts, tenant = excluded.tenant, route = excluded.route,
     workflow = excluded.workflow, feature = excluded.feature, user_id = excluded.user_id,
