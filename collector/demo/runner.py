@@ -24,13 +24,16 @@ from collector.formatting import format_table
 from collector.server import OutcropServer, serve_forever
 from collector.settings import InferenceProfile, Settings
 
-SUMMARY_COLUMNS = {
-    "usage": ["tenant", "requests", "throttle_rate", "input_tokens", "cache_read_tokens",
-              "cache_write_tokens", "output_tokens", "peak_rpm", "peak_tpm"],
-    "cost": ["tenant", "requests", "cost_usd", "cost_per_1k_requests_usd", "unpriced_requests"],
-    "latency": ["tenant", "requests", "ttft_ms_p50", "ttft_ms_p95", "ttlt_ms_p50", "ttlt_ms_p95",
-                "ttlt_ms_p99", "otps_p50"],
-}
+# (report, grouping, columns shown)
+SUMMARY: tuple[tuple[str, str, list[str]], ...] = (
+    ("usage", "tenant", ["tenant", "requests", "throttle_rate", "input_tokens", "cache_read_tokens",
+                         "cache_write_tokens", "output_tokens"]),
+    ("cost", "tenant", ["tenant", "requests", "cost_usd", "cost_per_1k_requests_usd", "unpriced_requests"]),
+    ("latency", "tenant", ["tenant", "requests", "ttft_ms_p50", "ttft_ms_p95", "ttlt_ms_p50", "ttlt_ms_p95",
+                           "ttlt_ms_p99", "otps_p50"]),
+    ("capacity", "model", ["model", "requests", "throttle_rate", "peak_rpm", "peak_tpm",
+                           "input_tokens_per_request_p95", "output_tokens_per_request_p95"]),
+)
 
 
 def demo_settings(settings: Settings, args: argparse.Namespace) -> Settings:
@@ -91,7 +94,7 @@ def _run_steps(server: OutcropServer, args: argparse.Namespace) -> None:
         _send_workload(server, args, now, api)
     started = time.monotonic()
     jobs = call(api, "/v1/admin/jobs", {"names": None})
-    _say(f"Ran {len(jobs)} jobs in {time.monotonic() - started:.1f}s: "
+    _say(f"Ran {len(jobs)} job{'s' if len(jobs) != 1 else ''} in {time.monotonic() - started:.1f}s: "
          + ", ".join(f"{j['job']} {j['status']}" for j in jobs))
     _print_summary(api, now, args.history_days)
     _say("Try:  outcrop report cost --by tenant,workflow --from "
@@ -117,11 +120,11 @@ def _send_workload(server: OutcropServer, args: argparse.Namespace, now: datetim
 def _print_summary(api: str, now: datetime, history_days: float) -> None:
     start = (now - timedelta(days=history_days + 1)).replace(tzinfo=None)
     end = (now + timedelta(minutes=5)).replace(tzinfo=None)
-    for kind, columns in SUMMARY_COLUMNS.items():
+    for kind, by, columns in SUMMARY:
         table: pa.Table = call(api, f"/v1/queries/{kind}", {"params": {
-            "from": start.isoformat(), "to": end.isoformat(), "by": ["tenant"], "where": {}}}, arrow=True)
+            "from": start.isoformat(), "to": end.isoformat(), "by": [by], "where": {}}}, arrow=True)
         keep = [c for c in columns if c in table.column_names]
-        print(f"\n{kind.capitalize()} by tenant, last {history_days:g} days")
+        print(f"\n{kind.capitalize()} by {by}, last {history_days:g} days")
         print(format_table(_rounded(table.select(keep)), "table"), flush=True)
 
 

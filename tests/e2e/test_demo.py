@@ -21,7 +21,7 @@ def test_demo_runs_and_summarises_by_tenant(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stdout + result.stderr
     out = result.stdout
-    for heading in ("Usage by tenant", "Cost by tenant", "Latency by tenant"):
+    for heading in ("Usage by tenant", "Cost by tenant", "Latency by tenant", "Capacity by model"):
         assert heading in out
     for tenant in ("acme", "globex", "initech", "umbrella"):
         assert tenant in out
