@@ -14,7 +14,7 @@ import os
 import signal
 import socket
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -22,6 +22,7 @@ from typing import Any
 import uvicorn
 
 from collector.api import ApiHandlers, create_api
+from collector.errors import OutcropError
 from collector.ingest_service import TraceIngest
 from collector.receivers.otlp_grpc import start_grpc_server
 from collector.receivers.otlp_http import create_app
@@ -34,6 +35,10 @@ log = logging.getLogger(__name__)
 def server_file(db_path: str) -> Path:
     """Where a running server announces itself, beside the database file."""
     return Path(db_path + ".server.json")
+
+
+class ListenError(OutcropError):
+    """A listener could not bind its address; names the setting to change."""
 
 
 class _QuietServer(uvicorn.Server):
@@ -49,13 +54,17 @@ class Ports:
     http: int = 0
     grpc: int = 0
     api: int = 0
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
-def _bind(host: str, port: int) -> socket.socket:
+def _bind(host: str, port: int, key: str) -> socket.socket:
     sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((host, port))
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise ListenError(f"cannot listen on {host}:{port} ({key}): {exc.strerror}. Is another "
+                          "server running? Stop it, or choose another port.") from None
     sock.set_inheritable(True)
     return sock
 
@@ -75,14 +84,19 @@ class OutcropServer:
     async def run(self, on_ready: Callable[[OutcropServer], None] | None = None) -> None:
         self._loop = asyncio.get_running_loop()
         cfg = self.settings.server
+        http_sock = _bind(cfg.host, cfg.http_port, "server.http_port")
+        api_sock = _bind(cfg.host, cfg.api_port, "server.api_port")
+        self.ports.http = http_sock.getsockname()[1]
+        self.ports.api = api_sock.getsockname()[1]
         self.store = Store.open(self.db_path, queue_max=cfg.queue_max_batches)
         ingest = TraceIngest(self.store, self.settings, self.clock)
         handlers = ApiHandlers(self.store, self.settings, self.clock)
-        http_sock = _bind(cfg.host, cfg.http_port)
-        api_sock = _bind(cfg.host, cfg.api_port)
-        self.ports.http = http_sock.getsockname()[1]
-        self.ports.api = api_sock.getsockname()[1]
-        grpc_server, self.ports.grpc = start_grpc_server(ingest, cfg)
+        try:
+            grpc_server, self.ports.grpc = start_grpc_server(ingest, cfg)
+        except RuntimeError as exc:
+            self.store.close()
+            raise ListenError(f"cannot listen on {cfg.host}:{cfg.grpc_port} (server.grpc_port): {str(exc).rstrip('.')}. "
+                              "Is another server running? Stop it, or choose another port.") from None
         apps = ((create_app(ingest, cfg), http_sock), (create_api(handlers), api_sock))
         tasks = []
         for app, sock in apps:

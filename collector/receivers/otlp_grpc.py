@@ -73,6 +73,8 @@ def start_grpc_server(ingest: TraceIngest, limits: ServerSettings, workers: int 
         options=[
             ("grpc.max_receive_message_length", limits.max_decompressed_bytes),
             ("grpc.max_send_message_length", 4 * 1024 * 1024),
+            # without this, a second server binds the same port and steals half the traffic
+            ("grpc.so_reuseport", 0),
         ],
         maximum_concurrent_rpcs=limits.queue_max_batches,
     )
