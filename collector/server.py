@@ -95,7 +95,8 @@ class OutcropServer:
             grpc_server, self.ports.grpc = start_grpc_server(ingest, cfg)
         except RuntimeError as exc:
             self.store.close()
-            raise ListenError(f"cannot listen on {cfg.host}:{cfg.grpc_port} (server.grpc_port): {str(exc).rstrip('.')}. "
+            reason = str(exc).rstrip(".")
+            raise ListenError(f"cannot listen on {cfg.host}:{cfg.grpc_port} (server.grpc_port): {reason}. "
                               "Is another server running? Stop it, or choose another port.") from None
         apps = ((create_app(ingest, cfg), http_sock), (create_api(handlers), api_sock))
         tasks = []
