@@ -88,7 +88,7 @@ class OutcropServer:
         api_sock = _bind(cfg.host, cfg.api_port, "server.api_port")
         self.ports.http = http_sock.getsockname()[1]
         self.ports.api = api_sock.getsockname()[1]
-        self.store = Store.open(self.db_path, queue_max=cfg.queue_max_batches)
+        self.store = Store.open(self.db_path, queue_max=cfg.queue_max_batches, group_max=cfg.group_commit_max_batches)
         ingest = TraceIngest(self.store, self.settings, self.clock)
         handlers = ApiHandlers(self.store, self.settings, self.clock)
         try:

@@ -34,7 +34,7 @@ class ServerSettings(_Section):
     max_decompressed_bytes: int = Field(64 * 1024 * 1024, gt=0)
     max_attribute_value_bytes: int = Field(16 * 1024, gt=0)
     queue_max_batches: int = Field(256, gt=0)
-    group_commit_max_spans: int = Field(20_000, gt=0)
+    group_commit_max_batches: int = Field(64, gt=0)
     api_token: str | None = None
     admin_token: str | None = None
     query_max_rows: int = Field(100_000, gt=0)
