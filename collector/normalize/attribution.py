@@ -7,6 +7,7 @@ in the store, because an ancestor may arrive in a later batch.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -47,6 +48,8 @@ def stated_attribution(
 ) -> Attribution:
     """Per field: configured keys on the span, then on the resource, then the producer
     fallbacks on the span, then on the resource."""
+    if attributes.keys().isdisjoint(_all_keys(plan)):
+        return _resource_only(resource)  # most spans state nothing themselves
     values: list[str | None] = []
     for (configured, fallback), (configured_res, fallback_res) in zip(plan, resource, strict=True):
         value = first_value(attributes, configured) or configured_res
@@ -56,6 +59,16 @@ def stated_attribution(
                 value = fallback_res
         values.append(value)
     return Attribution(*values)
+
+
+@functools.lru_cache(maxsize=64)
+def _all_keys(plan: KeyPlan) -> frozenset[str]:
+    return frozenset(key for configured, fallback in plan for key in (*configured, *fallback))
+
+
+@functools.lru_cache(maxsize=1024)
+def _resource_only(resource: ResourceAttribution) -> Attribution:
+    return Attribution(*(configured if configured is not None else fallback for configured, fallback in resource))
 
 
 def first_value(source: Mapping[str, Any], keys: Sequence[str]) -> str | None:
