@@ -106,9 +106,13 @@ def build_span_batch(
         nodes[key] = _Node(rec.parent_span_id, rec.name, tuple(getattr(own, f) for f in ATTRIBUTION_FIELDS))
     cols: dict[str, list[Any]] = {name: [] for name in SPANS_SCHEMA.names}
     calls: list[LlmCall] = []
+    resource_json: dict[int, str] = {}
     for (key, rec), norm in zip(unique.items(), normalized, strict=True):
         resolved = _resolve_in_batch(key, nodes)
-        _append_span(cols, rec, norm.own, resolved, received_at)
+        encoded = resource_json.get(id(rec.resource_attributes))
+        if encoded is None:
+            encoded = resource_json[id(rec.resource_attributes)] = _json(rec.resource_attributes)
+        _append_span(cols, rec, norm.own, resolved, encoded, received_at)
         if norm.llm_call is not None:
             call = norm.llm_call
             for name, value in zip(ATTRIBUTION_FIELDS, resolved, strict=True):
@@ -151,9 +155,13 @@ _WORKFLOW = ATTRIBUTION_FIELDS.index("workflow")
 _REQUIRED = tuple(ATTRIBUTION_FIELDS.index(f) for f in REQUIRED_ATTRIBUTION)
 
 
+_OWN_COLUMNS = tuple((f"own_{name}", name) for name in ATTRIBUTION_FIELDS)
+_REQUIRED_COLUMNS = tuple((name, ATTRIBUTION_FIELDS.index(name)) for name in REQUIRED_ATTRIBUTION)
+
+
 def _append_span(
     cols: dict[str, list[Any]], rec: SpanRecord, own: Attribution, resolved: tuple[str | None, ...],
-    received_at: datetime,
+    resource_json: str, received_at: datetime,
 ) -> None:
     cols["trace_id"].append(rec.trace_id)
     cols["span_id"].append(rec.span_id)
@@ -169,12 +177,12 @@ def _append_span(
     cols["status_code"].append(rec.status_code)
     cols["status_message"].append(rec.status_message)
     cols["attributes"].append(_json(rec.attributes))
-    cols["resource_attributes"].append(_json(rec.resource_attributes))
+    cols["resource_attributes"].append(resource_json)  # encoded once per resource
     cols["events"].append(_json(rec.events) if rec.events else None)
-    for name in ATTRIBUTION_FIELDS:
-        cols[f"own_{name}"].append(getattr(own, name))
-    for name in REQUIRED_ATTRIBUTION:
-        cols[name].append(resolved[ATTRIBUTION_FIELDS.index(name)])
+    for column, name in _OWN_COLUMNS:
+        cols[column].append(getattr(own, name))
+    for name, index in _REQUIRED_COLUMNS:
+        cols[name].append(resolved[index])
     cols["received_at"].append(received_at)
 
 
