@@ -25,6 +25,7 @@ from typing import Any
 import orjson
 
 from collector.normalize.bedrock import parse_record
+from collector.runtime import tune_gc
 from collector.settings import AttributionSettings, ProfilesSettings, Settings
 from collector.sources import ingest_once
 from collector.store import Store
@@ -140,6 +141,7 @@ def main() -> None:
     args = parser.parse_args()
     if hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {0})  # one core: the figure must not depend on the machine
+    tune_gc()  # as `outcrop ingest` and `outcrop serve` do
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp) / "logs"
         folder.mkdir()

@@ -13,6 +13,7 @@ import pyarrow as pa
 
 from collector.errors import OutcropError
 from collector.formatting import FORMATS, format_table
+from collector.runtime import tune_gc
 from collector.settings import DEFAULT_DB, ConfigError, Settings, load_settings
 
 log = logging.getLogger("outcrop")
@@ -88,6 +89,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     from collector.store import utcnow
 
     settings = _settings(args)
+    tune_gc()
     report = with_store(
         args.db, settings,
         lambda url: call(url, "/v1/admin/ingest", {"source": args.source},

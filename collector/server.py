@@ -26,6 +26,7 @@ from collector.errors import OutcropError
 from collector.ingest_service import TraceIngest
 from collector.receivers.otlp_grpc import start_grpc_server
 from collector.receivers.otlp_http import create_app
+from collector.runtime import tune_gc
 from collector.settings import Settings
 from collector.store import Store, utcnow
 
@@ -110,6 +111,7 @@ class OutcropServer:
         self._scheduler = self._start_jobs()
         while not all(s.started for s in self._servers):
             await asyncio.sleep(0.02)
+        tune_gc()
         handlers.ready = True
         self._announce()
         if on_ready is not None:
