@@ -22,6 +22,7 @@ from botocore.exceptions import (
     ConnectionError as BotoConnectionError,
 )
 
+from collector.errors import OutcropError
 from collector.settings import AwsSettings
 
 # Error codes AWS uses for "try again later"; botocore's standard mode already retried
@@ -47,12 +48,15 @@ _RETRYABLE_CODES = frozenset(
 )
 
 
-class AwsError(Exception):
+class AwsError(OutcropError):
     """An AWS call that failed after botocore's retries, classified once.
 
     `retryable` tells the caller to try again on its next poll; permanent errors
     (missing bucket, access denied, unknown log group) need a person to fix config.
+    Through the read API it answers 502: the failure is upstream, not in the request.
     """
+
+    http_status = 502
 
     def __init__(self, message: str, *, retryable: bool, code: str | None) -> None:
         super().__init__(message)

@@ -53,3 +53,9 @@ class QueryError(OutcropError):
     """A read query was rejected (not read-only, unknown name, bad parameter)."""
 
     http_status = 400
+
+
+class SourceNotFound(OutcropError):
+    """An ingest source (file or folder) that does not exist."""
+
+    http_status = 400

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from collector.aws import AwsClients
+from collector.errors import SourceNotFound
 from collector.profiles import ProfileResolver
 from collector.receivers.bedrock_cloudwatch import ingest_log_group
 from collector.receivers.bedrock_files import LogReader, ingest_path
@@ -63,7 +64,8 @@ def ingest_once(store: Store, settings: Settings, source: str, now: datetime, *,
                                 group, stream, now)
     path = Path(source)
     if not path.exists():
-        raise FileNotFoundError(f"no such file or folder: {source}")
+        raise SourceNotFound(f"no such file or folder: {source} (sources are s3://bucket/prefix, "
+                             "cloudwatch-logs://GROUP, or a local path)")
     return ingest_path(ctx.reader("bedrock_files"), store, path, now)
 
 
