@@ -75,3 +75,10 @@ def test_commands_go_through_the_server_that_owns_the_file(server_factory: Any, 
     assert usage["contracts"]["output_tokens"] == 850
     rows = server.store.query("SELECT count(*) AS n FROM llm_calls").to_pylist()
     assert rows == [{"n": 2}]
+
+
+def test_a_missing_source_is_one_clear_line(tmp_path: Path, db_path: str) -> None:
+    result = outcrop("ingest", str(tmp_path / "nowhere"), "--db", db_path)
+    assert result.returncode == 1
+    assert result.stderr.strip() == (f"outcrop: no such file or folder: {tmp_path / 'nowhere'} "
+                                     "(sources are s3://bucket/prefix, cloudwatch-logs://GROUP, or a local path)")
