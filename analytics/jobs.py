@@ -17,6 +17,7 @@ from typing import Any, Protocol
 import duckdb
 
 from analytics.rollups import RollupOutcome, run_rollups
+from collector.errors import QueryError
 from collector.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -103,5 +104,5 @@ def run_jobs(store: WriteStore, settings: Settings, names: Sequence[str] | None,
     chosen = list(names) if names else list(SCHEDULED)
     unknown = [n for n in chosen if n not in JOBS]
     if unknown:
-        raise ValueError(f"unknown job(s) {', '.join(unknown)}; known: {', '.join(JOBS)}")
+        raise QueryError(f"unknown job(s) {', '.join(unknown)}; known: {', '.join(JOBS)}")
     return [run_job(store, settings, name, JOBS[name], now) for name in chosen]

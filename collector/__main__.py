@@ -9,6 +9,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
+import duckdb
 import pyarrow as pa
 
 from collector.errors import OutcropError
@@ -219,7 +220,7 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"outcrop: configuration error: {exc}", file=sys.stderr)
         return 2
-    except OutcropError as exc:
+    except (OutcropError, duckdb.Error) as exc:
         print(f"outcrop: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+import duckdb
 import orjson
 import pyarrow as pa
 from starlette.applications import Starlette
@@ -82,9 +83,12 @@ class ApiHandlers:
         max_rows = min(int(body.get("limit", self.settings.server.query_max_rows)),
                        self.settings.server.query_max_rows)
         check_read_only(statement)
-        table = self.store.query(
-            limited(statement, max_rows), timeout=self.settings.server.query_timeout_seconds
-        )
+        try:
+            table = self.store.query(
+                limited(statement, max_rows), timeout=self.settings.server.query_timeout_seconds
+            )
+        except duckdb.Error as exc:  # the statement's own fault: unknown table, bad types, timeout
+            raise QueryError(str(exc)) from None
         truncated = table.num_rows > max_rows
         return self._table_response(request, table.slice(0, max_rows), truncated)
 

@@ -59,3 +59,12 @@ def test_no_database_yet_says_so(tmp_path: Any) -> None:
     result = outcrop("sql", "SELECT 1", "--db", str(tmp_path / "none.duckdb"))
     assert result.returncode == 1
     assert "does not exist yet" in result.stderr
+
+
+def test_sql_errors_are_one_line_on_the_file_and_400_through_the_server(server: Any, db_path: str) -> None:
+    result = outcrop("sql", "SELECT * FROM no_such_table", "--db", db_path)
+    assert result.returncode == 1
+    assert result.stderr.startswith("outcrop: ") and "no_such_table" in result.stderr
+    assert "Traceback" not in result.stderr
+    resp = requests.post(server.api_url + "/v1/sql", json={"sql": "SELECT * FROM no_such_table"}, timeout=10)
+    assert resp.status_code == 400 and "no_such_table" in resp.json()["message"]
