@@ -7,21 +7,17 @@ named queries on a local file or through a running server's read API alike.
 from __future__ import annotations
 
 import argparse
-import csv
-import io
-import json
-import math
 from collections.abc import Callable, Mapping, Sequence
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pyarrow as pa
 
 from analytics.queries import GROUP_KEYS, QueryError
+from collector.formatting import FORMATS, format_table
 
 RunQuery = Callable[[str, dict[str, Any]], pa.Table]
 KINDS: tuple[str, ...] = ("usage", "latency", "cost", "capacity")
-FORMATS: tuple[str, ...] = ("table", "csv", "json")
 
 
 def build_report(
@@ -41,43 +37,6 @@ def build_report(
     table = run(kind, {"from": start, "to": end, "by": list(by), "where": dict(where)})
     dropped = [k for k in GROUP_KEYS if k not in by and k in table.column_names]
     return table.drop_columns(dropped)
-
-
-def _cell(value: Any) -> Any:
-    if isinstance(value, float) and math.isnan(value):
-        return None
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    return value
-
-
-def _text(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float):
-        return f"{value:.6g}"
-    return str(value)
-
-
-def format_table(table: pa.Table, fmt: str) -> str:
-    """Render as an aligned text table, CSV (header row first) or a JSON array of objects."""
-    rows = [{k: _cell(v) for k, v in row.items()} for row in table.to_pylist()]
-    names = table.column_names
-    if fmt == "json":
-        return json.dumps(rows, indent=2)
-    if fmt == "csv":
-        out = io.StringIO()
-        writer = csv.writer(out, lineterminator="\n")
-        writer.writerow(names)
-        writer.writerows([[_text(r[n]) for n in names] for r in rows])
-        return out.getvalue()
-    if fmt != "table":
-        raise ValueError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
-    cells = [names] + [[_text(r[n]) for n in names] for r in rows]
-    widths = [max(len(row[i]) for row in cells) for i in range(len(names))]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) for row in cells]
-    lines.insert(1, "  ".join("-" * w for w in widths))
-    return "\n".join(lines) + "\n"
 
 
 def add_report_arguments(parser: argparse.ArgumentParser) -> None:

@@ -62,7 +62,7 @@ def cmd_sql(args: argparse.Namespace) -> int:
         finally:
             con.close()
         truncated = table.num_rows > max_rows
-    print(format_table(table.slice(0, max_rows), args.format))
+    sys.stdout.write(format_table(table.slice(0, max_rows), args.format))
     if truncated:
         print(f"(output cut at {max_rows} rows)", file=sys.stderr)
     return 0
@@ -97,7 +97,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
                          token=settings.server.admin_token),
         lambda store: ingest_once(store, settings, args.source, utcnow()),
     )
-    print(format_table(pa.Table.from_pylist([report]), args.format))
+    sys.stdout.write(format_table(pa.Table.from_pylist([report]), args.format))
     return 0
 
 
@@ -113,7 +113,7 @@ def cmd_jobs(args: argparse.Namespace) -> int:
         lambda url: call(url, "/v1/admin/jobs", {"names": names}, token=settings.server.admin_token),
         lambda store: run_jobs(store, settings, names, utcnow()),
     )
-    print(format_table(pa.Table.from_pylist(results), args.format))
+    sys.stdout.write(format_table(pa.Table.from_pylist(results), args.format))
     return 0 if all(r.get("status") == "ok" for r in results) else 1
 
 

@@ -125,7 +125,7 @@ def _print_summary(api: str, now: datetime, history_days: float) -> None:
             "from": start.isoformat(), "to": end.isoformat(), "by": [by], "where": {}}}, arrow=True)
         keep = [c for c in columns if c in table.column_names]
         print(f"\n{kind.capitalize()} by {by}, last {history_days:g} days")
-        print(format_table(_rounded(table.select(keep)), "table"), flush=True)
+        print(format_table(_rounded(table.select(keep)), "table"), end="", flush=True)
 
 
 def _rounded(table: pa.Table) -> pa.Table:
