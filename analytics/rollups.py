@@ -30,7 +30,9 @@ _EPOCH = datetime(1970, 1, 1)
 HOUR_STEPS: tuple[tuple[str, bool], ...] = (
     ("counts_1m", True), ("bins_1m", False), ("capacity_1m", False), ("counts_1h", True),
 )  # fmt: skip
-DAY_STEPS: tuple[tuple[str, bool], ...] = (("counts_1d", True), ("bins_1d", False))
+DAY_STEPS: tuple[tuple[str, bool], ...] = (
+    ("counts_1d", True), ("bins_1d", False), ("tmr_bins_1d", False), ("peaks_1d", False),
+)  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)

@@ -100,9 +100,10 @@ def main() -> None:
     sizes = con.execute(
         "SELECT (SELECT count(*) FROM rollup_counts_1m), (SELECT count(*) FROM rollup_counts_1h),"
         " (SELECT count(*) FROM rollup_counts_1d), (SELECT count(*) FROM rollup_bins_1m),"
-        " (SELECT count(*) FROM rollup_bins_1d), (SELECT count(*) FROM rollup_capacity_1m)"
+        " (SELECT count(*) FROM rollup_bins_1d), (SELECT count(*) FROM rollup_tmr_bins_1d),"
+        " (SELECT count(*) FROM rollup_capacity_1m), (SELECT count(*) FROM rollup_peaks_1d)"
     ).fetchone()
-    print(f"rows: counts 1m/1h/1d, bins 1m/1d, capacity 1m: {sizes}")
+    print(f"rows: counts 1m/1h/1d, bins 1m/1d, tmr bins 1d, capacity 1m, peaks 1d: {sizes}")
     _incremental(con, settings, now, n, base)
     # capacity also by model,region: the quota view, which reads the small capacity table
     reports = [(k, ["tenant", "model"]) for k in KINDS] + [("capacity", ["model", "region"])]

@@ -1,9 +1,11 @@
 -- capacity: per group over [from, to): peak-minute and average RPM and TPM (TPM counts
 -- prompt tokens incl. cache reads/writes plus output tokens), the application shape
--- (mean and p95 prompt and output tokens per request) and throttles. Peaks come from
--- minute rows: the small rollup_capacity_1m when only model and region are grouped or
--- filtered (the quota view, DESIGN section 6), else rollup_counts_1m; the rest from the
--- tiled rollups.
+-- (mean and p95 prompt and output tokens per request) and throttles. Peaks are the max
+-- over minutes of the group's summed requests/tokens. Unless the read groups or filters by
+-- route or workflow (then rollup_counts_1m, per key), they come from the day peaks of
+-- the same grouping (rollup_peaks_1d) for whole days and rollup_capacity_1m (minute x
+-- tenant x model x region) for the other minutes, or for all of them when a filter is on
+-- a key not grouped. The rest comes from the tiled rollups.
 -- params: from, to, by, where
 -- grain: one row per group of the keys in `by`; key columns not in `by` are NULL.
 WITH g AS (
@@ -11,9 +13,6 @@ WITH g AS (
                              $f_tenant, $f_route, $f_workflow, $f_model, $f_region)
 ), names AS (
     SELECT DISTINCT gid, g_tenant, g_route, g_workflow, g_model, g_region FROM g
-), small AS (
-    SELECT NOT ($by_tenant OR $by_route OR $by_workflow) AND $f_tenant IS NULL
-           AND $f_route IS NULL AND $f_workflow IS NULL AS yes
 ), t AS (
     SELECT g.gid, sum(requests)::BIGINT AS requests, sum(throttles)::BIGINT AS throttles,
            sum(coalesce(input_tokens, 0) + coalesce(cache_read_tokens, 0)
@@ -25,21 +24,41 @@ WITH g AS (
     JOIN g ON g.key_id = c.key_id
     GROUP BY g.gid
 ), per_minute AS (
-    SELECT NULL::VARCHAR AS g_tenant, NULL::VARCHAR AS g_route, NULL::VARCHAR AS g_workflow,
-           CASE WHEN $by_model THEN model END AS g_model,
-           CASE WHEN $by_region THEN region END AS g_region,
-           bucket, sum(requests) AS requests, sum(tokens) AS tokens
-    FROM rollup_capacity_1m
-    WHERE (SELECT yes FROM small) AND bucket >= $lo AND bucket < $hi
-      AND key_ok($f_model, model) AND key_ok($f_region, region)
-    GROUP BY ALL
+    -- whole days: the day peaks of the same grouping (only when the read neither groups
+    -- nor filters by route or workflow and filters only on grouped keys)
+    SELECT tenant AS g_tenant, NULL::VARCHAR AS g_route, NULL::VARCHAR AS g_workflow,
+           model AS g_model, region AS g_region, peak_rpm AS requests, peak_tpm AS tokens
+    FROM rollup_peaks_1d
+    WHERE NOT ($by_route OR $by_workflow OR $f_route IS NOT NULL OR $f_workflow IS NOT NULL)
+      AND ($f_tenant IS NULL OR $by_tenant) AND ($f_model IS NULL OR $by_model)
+      AND ($f_region IS NULL OR $by_region)
+      AND bucket >= $d_lo AND bucket < $d_hi
+      AND by_tenant = $by_tenant AND by_model = $by_model AND by_region = $by_region
+      AND key_ok($f_tenant, tenant) AND key_ok($f_model, model) AND key_ok($f_region, region)
     UNION ALL
-    SELECT n.g_tenant, n.g_route, n.g_workflow, n.g_model, n.g_region, m.bucket, m.requests, m.tokens
+    -- the other minutes (all of them when the day peaks do not fit), summed per group
+    SELECT g_tenant, NULL, NULL, g_model, g_region, sum(requests), sum(tokens)
+    FROM (SELECT CASE WHEN $by_tenant THEN tenant END AS g_tenant,
+                 CASE WHEN $by_model THEN model END AS g_model,
+                 CASE WHEN $by_region THEN region END AS g_region, bucket, requests, tokens
+          FROM (SELECT * FROM rollup_capacity_1m
+                WHERE bucket >= $lo
+                  AND bucket < CASE WHEN ($f_tenant IS NULL OR $by_tenant) AND ($f_model IS NULL OR $by_model)
+                                         AND ($f_region IS NULL OR $by_region) THEN $d_lo ELSE $d_hi END
+                UNION ALL
+                SELECT * FROM rollup_capacity_1m WHERE bucket >= $d_hi AND bucket < $hi)
+          WHERE NOT ($by_route OR $by_workflow OR $f_route IS NOT NULL OR $f_workflow IS NOT NULL)
+            AND key_ok($f_tenant, tenant) AND key_ok($f_model, model) AND key_ok($f_region, region))
+    GROUP BY g_tenant, g_model, g_region, bucket
+    UNION ALL
+    -- grouped or filtered by route or workflow: minute rows per key
+    SELECT n.g_tenant, n.g_route, n.g_workflow, n.g_model, n.g_region, m.requests, m.tokens
     FROM (SELECT g.gid, c.bucket, sum(c.requests) AS requests,
                  sum(coalesce(c.input_tokens, 0) + coalesce(c.cache_read_tokens, 0)
                      + coalesce(c.cache_write_tokens, 0) + coalesce(c.output_tokens, 0)) AS tokens
           FROM rollup_counts_1m c JOIN g ON g.key_id = c.key_id
-          WHERE NOT (SELECT yes FROM small) AND c.bucket >= $lo AND c.bucket < $hi
+          WHERE ($by_route OR $by_workflow OR $f_route IS NOT NULL OR $f_workflow IS NOT NULL)
+            AND c.bucket >= $lo AND c.bucket < $hi
           GROUP BY ALL) m
     JOIN names n ON n.gid = m.gid
 ), peak AS (
@@ -47,10 +66,9 @@ WITH g AS (
            max(requests)::BIGINT AS peak_rpm, max(tokens)::BIGINT AS peak_tpm
     FROM per_minute GROUP BY ALL
 ), b AS (
-    SELECT g.gid, s.metric, s.bin, s.n
-    FROM span_bins($m1_lo, $m1_hi, $m2_lo, $m2_hi, $h1_lo, $h1_hi, $h2_lo, $h2_hi, $d_lo, $d_hi) s
-    JOIN g ON g.key_id = s.key_id
-    WHERE s.metric >= 3  -- prompt_tokens, output_tokens (metric numbers: rollup_bins_1d)
+    SELECT * FROM group_bins(g, $by_route OR $by_workflow OR $f_route IS NOT NULL OR $f_workflow IS NOT NULL,
+                             $lo, $d_lo, $d_hi, $hi)
+    WHERE metric >= 3  -- prompt_tokens, output_tokens (metric numbers: rollup_bins_1d)
 ), p AS (
     SELECT gid,
            max(p95) FILTER (WHERE metric = 3) AS input_tokens_per_request_p95,

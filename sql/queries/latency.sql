@@ -13,10 +13,9 @@ WITH g AS (
     JOIN g ON g.key_id = c.key_id
     GROUP BY g.gid
 ), b AS (
-    SELECT g.gid, s.metric, s.bin, s.n
-    FROM span_bins($m1_lo, $m1_hi, $m2_lo, $m2_hi, $h1_lo, $h1_hi, $h2_lo, $h2_hi, $d_lo, $d_hi) s
-    JOIN g ON g.key_id = s.key_id
-    WHERE s.metric <= 2  -- ttft, ttlt, otps (metric numbers: rollup_bins_1d)
+    SELECT * FROM group_bins(g, $by_route OR $by_workflow OR $f_route IS NOT NULL OR $f_workflow IS NOT NULL,
+                             $lo, $d_lo, $d_hi, $hi)
+    WHERE metric <= 2  -- ttft, ttlt, otps (metric numbers: rollup_bins_1d)
 ), p AS (
     SELECT gid,
            max(p50) FILTER (WHERE metric = 0) AS ttft_ms_p50,

@@ -1,10 +1,11 @@
 -- insert_capacity_1m: requests and tokens (input + cache read + cache write + output) per
--- minute x model x region for every dirty hour, from the minute rows just written; peak
--- RPM and TPM per model and region read this small table (DESIGN section 6).
+-- minute x tenant x model x region for every dirty hour, from the minute rows just written;
+-- peak RPM and TPM by tenant, model and region read this table or the day peaks built
+-- from it (DESIGN section 6).
 -- Parameters: $lo, $hi (TIMESTAMP, hour-aligned): bounds of the dirty hours.
 -- Grain: minute. Runs after insert_counts_1m.sql and delete_capacity_1m.sql.
 INSERT INTO rollup_capacity_1m
-SELECT c.bucket, k.model, k.region, sum(c.requests),
+SELECT c.bucket, k.tenant, k.model, k.region, sum(c.requests),
        sum(coalesce(c.input_tokens, 0) + coalesce(c.cache_read_tokens, 0)
            + coalesce(c.cache_write_tokens, 0) + coalesce(c.output_tokens, 0))
 FROM rollup_counts_1m c JOIN rollup_keys k ON k.key_id = c.key_id
