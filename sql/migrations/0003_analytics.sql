@@ -116,7 +116,7 @@ CREATE TABLE rollup_bins_1d (
     n                       BIGINT NOT NULL
 );
 -- Day histograms again, summed over route and workflow: one row per day, tenant x model x
--- region (`tmr_id`), metric and bin. ~18x fewer rows than rollup_bins_1d at the bench's
+-- region (`tmr_id`), metric and bin. ~9x fewer rows than rollup_bins_1d at the bench's
 -- key mix, so reads that neither group nor filter by route or workflow merge these.
 CREATE TABLE rollup_tmr_bins_1d (
     bucket                  TIMESTAMP NOT NULL,
@@ -350,7 +350,7 @@ FROM (SELECT key_id,
 -- every other minute of the range from rollup_bins_1m, so the pieces tile the range.
 -- Unless `by_key` (the read groups or filters by route or workflow), the days come from
 -- rollup_tmr_bins_1d: all keys of one tenant, model and region then fall in one group, so
--- merging their summed rows is exact and reads ~18x fewer rows than rollup_bins_1d.
+-- merging their summed rows is exact and reads ~9x fewer rows than rollup_bins_1d.
 CREATE MACRO group_bins(groups, by_key, lo, d_lo, d_hi, hi) AS TABLE
 WITH m AS (
     SELECT * FROM rollup_bins_1m WHERE bucket >= lo AND bucket < d_lo

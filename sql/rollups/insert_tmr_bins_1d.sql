@@ -4,8 +4,9 @@
 -- Parameters: $lo, $hi (TIMESTAMP, day-aligned): bounds of the dirty days.
 -- Grain: day. Runs after insert_bins_1d.sql and delete_tmr_bins_1d.sql.
 INSERT INTO rollup_tmr_bins_1d
-SELECT b.bucket, rollup_tmr_id(k.tenant, k.model, k.region) AS tmr_id, b.metric, b.bin, sum(b.n) AS n
-FROM rollup_bins_1d b JOIN rollup_keys k ON k.key_id = b.key_id
+SELECT b.bucket, k.tmr_id, b.metric, b.bin, sum(b.n) AS n
+FROM rollup_bins_1d b
+JOIN (SELECT key_id, rollup_tmr_id(tenant, model, region) AS tmr_id FROM rollup_keys) k ON k.key_id = b.key_id
 WHERE b.bucket >= $lo AND b.bucket < $hi
   AND b.bucket IN (SELECT bucket FROM rollup_dirty WHERE grain = 'day')
 GROUP BY ALL
