@@ -54,7 +54,8 @@ def run_rollups(
     """Bring the rollups up to date; call inside a store write (no COMMIT here)."""
     repriced = pricing.sync_prices(con, settings, now)
     watermark = _get_seq(con)
-    newest = con.execute(_NEWEST_WRITE).fetchone()
+    # filtered on the watermark so that row-group statistics skip everything already seen
+    newest = con.execute(_NEWEST_WRITE, {"since": -1 if watermark is None else watermark}).fetchone()
     if full or repriced or watermark is None:
         con.execute(_sql("mark_all_dirty"))
     else:
@@ -101,7 +102,8 @@ def _rewrite_table(
 
 
 _NEWEST_WRITE = (
-    "SELECT greatest((SELECT max(write_seq) FROM llm_calls), (SELECT max(write_seq) FROM llm_call_deletions))"
+    "SELECT greatest((SELECT max(write_seq) FROM llm_calls WHERE write_seq > $since),"
+    " (SELECT max(write_seq) FROM llm_call_deletions WHERE write_seq > $since))"
 )
 
 
