@@ -157,10 +157,10 @@ class Store:
             for run in _runs(group):
                 results.extend(_call(run, self._con))
             self._con.commit()
-        except Exception:
+        except Exception as exc:  # noqa: BLE001 - handed to the caller through its future
             self._rollback()
             if len(group) == 1:
-                self._fail(group[0])
+                group[0].future.set_exception(exc)
                 return
             # One bad function must not take its neighbours down: run each alone.
             for work in group:
@@ -169,17 +169,6 @@ class Store:
         self.commits += 1
         for work, result in zip(group, results, strict=True):
             work.future.set_result(result)
-
-    def _fail(self, work: _Work) -> None:
-        try:
-            self._con.begin()
-            work.fn(self._con)
-            self._con.commit()
-        except Exception as exc:  # noqa: BLE001 - handed to the caller through its future
-            self._rollback()
-            work.future.set_exception(exc)
-        else:  # it failed only beside others; alone it committed
-            work.future.set_result(None)
 
     def _rollback(self) -> None:
         with contextlib.suppress(duckdb.Error):  # nothing to roll back
