@@ -62,6 +62,14 @@ class ApiHandlers:
         if not loopback:
             raise Unauthorized("admin calls answer only on loopback or with the admin token")
 
+    def _row_limit(self, body: dict[str, Any]) -> int:
+        """The request's `limit`, capped at server.query_max_rows."""
+        cap = self.settings.server.query_max_rows
+        limit = body.get("limit", cap)
+        if not isinstance(limit, int) or isinstance(limit, bool) or limit < 1:
+            raise QueryError(f"limit must be a positive whole number, got {limit!r}")
+        return min(limit, cap)
+
     def _table_response(self, request: Request, table: pa.Table, truncated: bool) -> Response:
         headers = {"x-outcrop-truncated": "true" if truncated else "false"}
         if ARROW_STREAM in request.headers.get("accept", ""):
@@ -80,8 +88,7 @@ class ApiHandlers:
         statement = body.get("sql")
         if not isinstance(statement, str):
             raise QueryError("body must be {\"sql\": \"SELECT …\"}")
-        max_rows = min(int(body.get("limit", self.settings.server.query_max_rows)),
-                       self.settings.server.query_max_rows)
+        max_rows = self._row_limit(body)
         check_read_only(statement)
         try:
             table = self.store.query(
@@ -100,8 +107,7 @@ class ApiHandlers:
         params = body.get("params") or {}
         if not isinstance(params, dict):
             raise QueryError("params must be an object")
-        max_rows = min(int(body.get("limit", self.settings.server.query_max_rows)),
-                       self.settings.server.query_max_rows)
+        max_rows = self._row_limit(body)
         table = run_query(self.store, name, params, max_rows)
         return self._table_response(request, table, table.num_rows >= max_rows)
 
