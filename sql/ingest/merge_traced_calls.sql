@@ -14,13 +14,8 @@ SET source = 'merged',
     streaming = coalesce(llm_calls.streaming, b.streaming),
     ttft_ms = coalesce(llm_calls.ttft_ms, b.ttft_ms),
     ttlt_ms = coalesce(llm_calls.ttlt_ms, b.ttlt_ms),
-    otps = CASE
-        WHEN b.output_tokens > 1
-         AND coalesce(llm_calls.ttft_ms, b.ttft_ms) IS NOT NULL
-         AND coalesce(llm_calls.ttlt_ms, b.ttlt_ms) > coalesce(llm_calls.ttft_ms, b.ttft_ms)
-        THEN b.output_tokens / ((coalesce(llm_calls.ttlt_ms, b.ttlt_ms)
-                                 - coalesce(llm_calls.ttft_ms, b.ttft_ms)) / 1000.0)
-    END,
+    otps = otps(b.output_tokens, coalesce(llm_calls.ttft_ms, b.ttft_ms),
+                coalesce(llm_calls.ttlt_ms, b.ttlt_ms)),
     finish_reason = coalesce(llm_calls.finish_reason, b.finish_reason),
     account_id = b.account_id,
     identity_arn = b.identity_arn,

@@ -19,8 +19,7 @@ SELECT
     b.inference_profile,
     b.input_tokens, b.cache_read_tokens, b.cache_write_tokens, b.output_tokens,
     b.streaming, b.ttft_ms, b.ttlt_ms,
-    CASE WHEN b.output_tokens > 1 AND b.ttft_ms IS NOT NULL AND b.ttlt_ms > b.ttft_ms
-         THEN b.output_tokens / ((b.ttlt_ms - b.ttft_ms) / 1000.0) END AS otps,
+    otps(b.output_tokens, b.ttft_ms, b.ttlt_ms) AS otps,
     b.status, b.error_type, b.finish_reason,
     b.account_id, b.identity_arn, b.inference_region,
     $1 AS ingested_at

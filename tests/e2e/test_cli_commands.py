@@ -61,6 +61,10 @@ def test_ingest_jobs_and_report_on_the_file(logs: Path, db_path: str) -> None:
         "requests": 1, "input_tokens": 1000, "cache_read_tokens": 3000, "output_tokens": 200}
     assert {k: usage["contracts"][k] for k in ("requests", "input_tokens", "cache_write_tokens", "output_tokens")} == {
         "requests": 1, "input_tokens": 6200, "cache_write_tokens": 4096, "output_tokens": 850}
+    # the stream sample: 850 tokens over 9400 - 620 ms after the first byte, as its README says
+    otps = outcrop("sql", "SELECT round(otps, 1) AS otps FROM llm_calls WHERE ttft_ms IS NOT NULL",
+                   "--db", db_path, "--format", "json")
+    assert json.loads(otps.stdout) == [{"otps": 96.8}]
 
 
 def test_commands_go_through_the_server_that_owns_the_file(server_factory: Any, logs: Path, db_path: str) -> None:
