@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,6 +15,13 @@ import pytest
 from collector.server import OutcropServer
 from collector.settings import Settings, load_settings
 from collector.store import Store
+
+
+def run_outcrop(*args: str, env: dict[str, str] | None = None,
+                timeout: float = 180) -> subprocess.CompletedProcess[str]:
+    """The `outcrop` command line in a child process, as a user runs it."""
+    return subprocess.run([sys.executable, "-m", "collector", *args], capture_output=True, text=True,
+                          timeout=timeout, env=env)
 
 
 def make_settings(**sections: Any) -> Settings:

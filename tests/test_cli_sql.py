@@ -3,17 +3,12 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from typing import Any
 
 import requests
+from conftest import run_outcrop as outcrop
 
 from collector.store import Store
-
-
-def outcrop(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "collector", *args], capture_output=True, text=True, timeout=120)
 
 
 def _seed(store: Store) -> None:

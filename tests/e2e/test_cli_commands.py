@@ -6,11 +6,11 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import run_outcrop
 
 pytestmark = pytest.mark.e2e
 
@@ -25,8 +25,7 @@ ENV = {
 
 
 def outcrop(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "collector", *args], capture_output=True, text=True,
-                          timeout=180, env=ENV)
+    return run_outcrop(*args, env=ENV)
 
 
 @pytest.fixture

@@ -4,11 +4,10 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from typing import Any
 
 import pytest
+from conftest import run_outcrop as outcrop
 from fakes.bedrock_runtime import FakeBedrockRuntime, FakeReply
 from opentelemetry import baggage, context
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
@@ -20,10 +19,6 @@ from producers import BaggageToAttributes, bedrock_client
 
 pytestmark = pytest.mark.e2e
 MODEL = "us.anthropic.claude-3-5-haiku-20241022-v1:0"
-
-
-def outcrop(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "collector", *args], capture_output=True, text=True, timeout=120)
 
 
 def test_instrumented_app_calls_show_in_outcrop_sql(server: Any, db_path: str) -> None:
