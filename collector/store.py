@@ -95,7 +95,6 @@ class Store:
         self._queue: queue.Queue[_Work | object] = queue.Queue(maxsize=queue_max)
         self._group_max = group_max
         self._closing = False
-        self.commits = 0
         self._thread = threading.Thread(target=self._run, name="outcrop-writer", daemon=True)
         self._thread.start()
 
@@ -166,7 +165,6 @@ class Store:
             for work in group:
                 self._commit_group([work])
             return
-        self.commits += 1
         for work, result in zip(group, results, strict=True):
             work.future.set_result(result)
 

@@ -1,15 +1,10 @@
-"""Conversions between nanosecond epochs and the naive-UTC datetimes DuckDB stores."""
+"""Datetimes (naive UTC, as DuckDB stores them, or aware) to nanosecond epochs."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 _EPOCH = datetime(1970, 1, 1)
-
-
-def ns_to_datetime(ns: int) -> datetime:
-    """Naive UTC datetime (microsecond precision) of a nanosecond epoch."""
-    return _EPOCH + timedelta(microseconds=ns // 1000)
 
 
 def datetime_to_ns(value: datetime) -> int:
