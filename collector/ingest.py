@@ -56,10 +56,23 @@ class SpanBatch:
     calls: pa.Table
     trace_ids: list[str]
     request_ids: list[str]
+    # spans normalisation refused (not in `spans`), and why: OTLP partial success
+    rejected: int = 0
+    errors: list[str] = dataclasses.field(default_factory=list)
 
     @property
     def span_count(self) -> int:
         return int(self.spans.num_rows)
+
+
+@dataclass(frozen=True)
+class WriteOutcome:
+    """What the writer did with one batch: spans stored, and spans it refused to store
+    (counted in the OTLP partial-success answer, with why)."""
+
+    stored: int
+    refused: int = 0
+    errors: tuple[str, ...] = ()
 
 
 def _json(value: Any) -> str:
@@ -197,12 +210,14 @@ def _calls_table(calls: list[LlmCall], received_at: datetime) -> pa.Table:
     return table.append_column("ingested_at", pa.array([received_at] * len(calls), _TS))
 
 
-def write_span_batch(con: duckdb.DuckDBPyConnection, batch: SpanBatch, now: datetime) -> int:
+def write_span_batch(con: duckdb.DuckDBPyConnection, batch: SpanBatch, now: datetime) -> WriteOutcome:
     """Insert spans and calls once (retries are no-ops), merge, resolve attribution."""
     return write_span_batches(con, [batch], now)[0]
 
 
-def write_span_batches(con: duckdb.DuckDBPyConnection, batches: Sequence[SpanBatch], now: datetime) -> list[int]:
+def write_span_batches(
+    con: duckdb.DuckDBPyConnection, batches: Sequence[SpanBatch], now: datetime
+) -> list[WriteOutcome]:
     """Write several batches with one insert per table, as if written one after another.
 
     A trace whose attribution the batch could not resolve alone, because it already has
@@ -226,7 +241,7 @@ def write_span_batches(con: duckdb.DuckDBPyConnection, batches: Sequence[SpanBat
     if request_ids:
         merge_request_ids(con, request_ids, now)
     resolve_attribution(con, stored | shared, now)
-    return [b.span_count for b in batches]
+    return [WriteOutcome(b.span_count) for b in batches]
 
 
 def _traces_with_stored_spans(con: duckdb.DuckDBPyConnection, trace_ids: set[str]) -> set[str]:
@@ -264,9 +279,9 @@ class SpanWrite:
         self.batch = batch
         self.now = now
 
-    def __call__(self, con: duckdb.DuckDBPyConnection) -> int:
+    def __call__(self, con: duckdb.DuckDBPyConnection) -> WriteOutcome:
         return write_span_batch(con, self.batch, self.now)
 
     @staticmethod
-    def write_many(con: duckdb.DuckDBPyConnection, writes: Sequence[SpanWrite]) -> list[int]:
+    def write_many(con: duckdb.DuckDBPyConnection, writes: Sequence[SpanWrite]) -> list[WriteOutcome]:
         return write_span_batches(con, [w.batch for w in writes], max(w.now for w in writes))

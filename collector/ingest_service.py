@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from collector.errors import Unauthorized
-from collector.ingest import SpanWrite, build_span_batch
+from collector.ingest import SpanBatch, SpanWrite, WriteOutcome, build_span_batch
 from collector.receivers.otlp_decode import Decoded
 from collector.settings import Settings
 from collector.store import Store
@@ -53,25 +53,45 @@ class TraceIngest:
                     return tenant
         raise Unauthorized("missing or invalid ingest API key (Authorization: Bearer … or x-api-key)")
 
-    def submit(self, decoded: Decoded, bound_tenant: str | None) -> tuple[Future[int], Accepted]:
-        """Normalise and queue for the writer; the future resolves after COMMIT."""
+    def submit(self, decoded: Decoded, bound_tenant: str | None) -> Future[Accepted]:
+        """Normalise and queue for the writer; the future resolves, after COMMIT, to the
+        answer: spans refused by the decoder, by normalisation or by the writer are
+        counted there (OTLP partial success), never acknowledged as stored."""
         now = self._clock()
         batch = build_span_batch(
             decoded.records, self._settings.attribution, bound_tenant=bound_tenant, received_at=now
         )
-        future = self._store.submit(SpanWrite(batch, now))
-        if decoded.rejected:
-            self._record_rejections(decoded, now)
-        return future, Accepted(len(decoded.records), decoded.rejected, decoded.error_message)
+        written = self._store.submit(SpanWrite(batch, now))
+        answer: Future[Accepted] = Future()
 
-    def _record_rejections(self, decoded: Decoded, now: datetime) -> None:
-        detail = decoded.error_message[:1000]
+        def settle(done: Future[WriteOutcome]) -> None:
+            exc = done.exception()
+            if exc is not None:
+                answer.set_exception(exc)
+                return
+            accepted = _accepted(decoded, batch, done.result())
+            if accepted.rejected:
+                self._record_rejections(accepted, now)
+            answer.set_result(accepted)
+
+        written.add_done_callback(settle)
+        return answer
+
+    def _record_rejections(self, accepted: Accepted, now: datetime) -> None:
+        detail = accepted.message[:1000]
         try:
             self._store.submit(
                 lambda con: con.execute(
                     "INSERT INTO ingest_rejections VALUES (?, 'otlp', 'invalid_span', ?, ?)",
-                    [now, decoded.rejected, detail],
+                    [now, accepted.rejected, detail],
                 )
             )
         except Exception:  # noqa: BLE001 - counting rejections must never fail the request
-            log.warning("could not record %d rejected spans: %s", decoded.rejected, detail)
+            log.warning("could not record %d rejected spans: %s", accepted.rejected, detail)
+
+
+def _accepted(decoded: Decoded, batch: SpanBatch, outcome: WriteOutcome) -> Accepted:
+    """One answer from the three places a span can be refused: decode, normalise, write."""
+    rejected = decoded.rejected + batch.rejected + outcome.refused
+    errors = [*decoded.errors, *batch.errors, *outcome.errors][:5]
+    return Accepted(outcome.stored, rejected, "; ".join(errors))

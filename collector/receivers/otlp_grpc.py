@@ -44,8 +44,7 @@ class TraceService(trace_service_pb2_grpc.TraceServiceServicer):
         try:
             tenant = self._ingest.authenticate(metadata.get("authorization"), metadata.get("x-api-key"))
             decoded = records_from_request(request, self._limits.max_attribute_value_bytes)
-            future, result = self._ingest.submit(decoded, tenant)
-            future.result()
+            result = self._ingest.submit(decoded, tenant).result()
         except OutcropError as exc:
             self._abort(context, exc)
         response = trace_service_pb2.ExportTraceServiceResponse()

@@ -114,8 +114,7 @@ def create_app(ingest: TraceIngest, limits: ServerSettings) -> Starlette:
             raw = await read_body(request, limits.max_body_bytes)
             body = inflate(raw, request.headers.get("content-encoding"), limits.max_decompressed_bytes)
             decoded = decoder(body, limits.max_attribute_value_bytes)
-            future, result = ingest.submit(decoded, tenant)
-            await asyncio.wrap_future(future)
+            result = await asyncio.wrap_future(ingest.submit(decoded, tenant))
         except OutcropError as exc:
             return _error(exc, media)
         return _answer(result, media)
