@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -22,15 +22,18 @@ from collector.sources import configured_sources, ingest_once
 from collector.store import Store
 from tests.conftest_aws import REGION, aws_env, boto, endpoints, moto_url  # noqa: F401
 
-NOW = datetime(2026, 11, 20, 15, 0, 0)
 GROUP = "/bedrock/invocations"
 STREAM = "aws/bedrock/modelinvocations"
-BASE_MS = int(datetime(2026, 11, 20, 14, 0, tzinfo=UTC).timestamp() * 1000)
+# CloudWatch Logs (and moto) refuse events older than 14 days by the wall clock, so the
+# log events are stamped an hour before the real now, not on a fixed date.
+_BASE = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(hours=1)
+BASE_MS = int(_BASE.timestamp() * 1000)
+NOW = (_BASE + timedelta(hours=1)).replace(tzinfo=None)
 
 
 def event(request_id: str, ms: int) -> dict[str, Any]:
     message = {
-        "schemaType": "ModelInvocationLog", "timestamp": "2026-11-20T14:00:00Z",
+        "schemaType": "ModelInvocationLog", "timestamp": _BASE.strftime("%Y-%m-%dT%H:%M:%SZ"),
         "requestId": request_id, "operation": "ConverseStream", "region": "us-east-1",
         "modelId": "anthropic.claude-3-5-haiku-20241022-v1:0",
         "input": {"inputTokenCount": 10}, "output": {"outputTokenCount": 5},
