@@ -14,7 +14,7 @@ from conftest import run_outcrop
 
 pytestmark = pytest.mark.e2e
 
-SAMPLES = Path(__file__).resolve().parents[3] / "shared" / "samples"
+SAMPLES = Path(__file__).resolve().parents[1] / "testdata" / "bedrock" / "samples"
 PROFILE = "arn:aws:bedrock:eu-central-1:111122223333:application-inference-profile/abc123def456"
 ENV = {
     **os.environ,

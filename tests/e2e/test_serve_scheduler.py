@@ -11,7 +11,7 @@ import pytest
 import requests
 
 pytestmark = pytest.mark.e2e
-SAMPLES = Path(__file__).resolve().parents[3] / "shared" / "samples"
+SAMPLES = Path(__file__).resolve().parents[1] / "testdata" / "bedrock" / "samples"
 
 
 def test_configured_folder_is_polled_and_rolled_up(server_factory: Any, tmp_path: Path) -> None:
