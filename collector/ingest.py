@@ -19,6 +19,7 @@ import pyarrow as pa
 
 from collector.merge import merge_request_ids, resolve_attribution
 from collector.normalize.attribution import ResourceAttribution, key_plan, resource_attribution
+from collector.normalize.genai import ImplausibleTokens
 from collector.normalize.otlp import NormalizedSpan, normalize_span
 from collector.records import (
     ATTRIBUTION_FIELDS,
@@ -28,7 +29,7 @@ from collector.records import (
     LlmCall,
     SpanRecord,
 )
-from collector.settings import AttributionSettings
+from collector.settings import DEFAULT_MAX_TOKENS_PER_CALL, AttributionSettings
 from collector.store import load_sql
 
 _TS = pa.timestamp("us")
@@ -94,8 +95,10 @@ def build_span_batch(
     *,
     bound_tenant: str | None,
     received_at: datetime,
+    max_tokens: int = DEFAULT_MAX_TOKENS_PER_CALL,
 ) -> SpanBatch:
-    """Normalise records into Arrow tables; a later duplicate of the same span is dropped.
+    """Normalise records into Arrow tables; a later duplicate of the same span is dropped,
+    and a span with a token count outside [0, max_tokens] is refused alone (`rejected`).
 
     Attribution is resolved here over the spans of this batch, exactly as
     `resolve_attribution` would resolve it if the batch's traces had no other spans;
@@ -108,12 +111,18 @@ def build_span_batch(
     resource_own: dict[int, ResourceAttribution] = {}  # the spans of one resource share its dict
     normalized: list[NormalizedSpan] = []
     nodes: dict[tuple[str, str], _Node] = {}
-    for key, rec in unique.items():
+    refused: list[str] = []
+    for key, rec in list(unique.items()):
         resource = rec.resource_attributes
         stated = resource_own.get(id(resource))
         if stated is None:
             stated = resource_own[id(resource)] = resource_attribution(_mapping(resource), plan)
-        norm = normalize_span(rec, keys, plan=plan, resource_own=stated)
+        try:
+            norm = normalize_span(rec, keys, plan=plan, resource_own=stated, max_tokens=max_tokens)
+        except ImplausibleTokens as exc:
+            del unique[key]  # not stored at all: its siblings and the rest of the trace are
+            refused.append(f"span {rec.span_id} rejected: {exc}")
+            continue
         own = norm.own if bound_tenant is None else dataclasses.replace(norm.own, tenant=bound_tenant)
         normalized.append(NormalizedSpan(own, norm.llm_call))
         nodes[key] = _Node(rec.parent_span_id, rec.name, tuple(getattr(own, f) for f in ATTRIBUTION_FIELDS))
@@ -136,6 +145,8 @@ def build_span_batch(
         calls=_calls_table(calls, received_at),
         trace_ids=sorted({trace_id for trace_id, _ in unique}),
         request_ids=sorted({c.request_id for c in calls if c.request_id}),
+        rejected=len(refused),
+        errors=refused[:5],  # enough to say what was wrong, bounded
     )
 
 

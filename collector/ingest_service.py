@@ -59,7 +59,8 @@ class TraceIngest:
         counted there (OTLP partial success), never acknowledged as stored."""
         now = self._clock()
         batch = build_span_batch(
-            decoded.records, self._settings.attribution, bound_tenant=bound_tenant, received_at=now
+            decoded.records, self._settings.attribution, bound_tenant=bound_tenant, received_at=now,
+            max_tokens=self._settings.ingest.max_tokens_per_call,
         )
         written = self._store.submit(SpanWrite(batch, now))
         answer: Future[Accepted] = Future()

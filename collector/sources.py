@@ -47,7 +47,8 @@ class SourceContext:
     def reader(self, source: str) -> LogReader:
         def body(uri: str) -> Any:
             return fetch_body(self.clients, uri)
-        return LogReader(source, self.settings.attribution, self.resolver, body)
+        return LogReader(source, self.settings.attribution, self.resolver, body,
+                         max_tokens=self.settings.ingest.max_tokens_per_call)
 
 
 def ingest_once(store: Store, settings: Settings, source: str, now: datetime, *,

@@ -125,3 +125,27 @@ def test_body_moved_to_s3_is_located_and_put_back() -> None:
 def test_malformed_records_raise_with_a_reason(record: Any, reason: str) -> None:
     with pytest.raises(MalformedRecord, match=reason):
         parse_record(record, KEYS)
+
+
+@pytest.mark.parametrize(
+    ("section", "field", "value"),
+    [
+        ("input", "inputTokenCount", 1_500_000_000_000),
+        ("input", "cacheReadInputTokenCount", 2**63 - 1),
+        ("input", "cacheWriteInputTokenCount", -1),
+        ("output", "outputTokenCount", "1500000000000"),
+        ("output", "outputTokenCount", 1.5e12),
+        ("output", "outputTokenCount", float("inf")),
+    ],
+)
+def test_implausible_token_count_makes_a_malformed_record(section: str, field: str, value: Any) -> None:
+    record = {"requestId": "r", "timestamp": "2026-11-20T00:00:00Z", section: {field: value}}
+    with pytest.raises(MalformedRecord, match=rf"{section}\.{field} = .* 100,000,000"):
+        parse_record(record, KEYS)
+
+
+def test_the_token_bound_of_a_log_record_is_a_parameter() -> None:
+    record = {"requestId": "r", "timestamp": "2026-11-20T00:00:00Z", "output": {"outputTokenCount": 5000}}
+    assert parse_record(record, KEYS, max_tokens=5000).output_tokens == 5000
+    with pytest.raises(MalformedRecord, match="0 to 4,999"):
+        parse_record(record, KEYS, max_tokens=4999)

@@ -1,4 +1,5 @@
-"""Odd cases of span normalisation, and a property: no attribute soup can crash it."""
+"""Odd cases of span normalisation, and a property: no attribute soup can crash it; only an
+implausible token count refuses a span."""
 
 from __future__ import annotations
 
@@ -100,16 +101,57 @@ def test_cache_larger_than_an_inclusive_total_keeps_the_count_as_sent() -> None:
 
 @pytest.mark.parametrize(
     ("value", "expected"),
-    [(1000, 1000), ("1000", 1000), (1000.0, 1000), (-5, None), ("-5", None), ("lots", None),
-     (True, None), ([1000], None), (2**70, None), (12.5, None), (float("nan"), None)],
+    [(1000, 1000), ("1000", 1000), (1000.0, 1000), ("lots", None), (True, None), ([1000], None),
+     (12.5, None), (float("nan"), None)],
 )  # fmt: skip
-def test_bad_token_values_become_null(value: Any, expected: int | None) -> None:
+def test_values_that_are_not_counts_become_null(value: Any, expected: int | None) -> None:
     assert _call(BEDROCK | {"gen_ai.usage.output_tokens": value}).output_tokens == expected
 
 
 def test_bad_value_does_not_fall_through_to_a_lower_priority_key() -> None:
-    attrs = BEDROCK | {"gen_ai.usage.input_tokens": -1, "gen_ai.usage.prompt_tokens": 50}
+    attrs = BEDROCK | {"gen_ai.usage.input_tokens": "lots", "gen_ai.usage.prompt_tokens": 50}
     assert _call(attrs).input_tokens is None
+
+
+@pytest.mark.parametrize(
+    "value",
+    [-5, "-5", 1_500_000_000_000, "1500000000000", 1.5e12, 2**63 - 1, 2**70, float("inf"),
+     "9" * 40, 100_000_001],
+)  # fmt: skip
+def test_implausible_token_count_rejects_the_span(value: Any) -> None:
+    rec = _span(BEDROCK | {"gen_ai.usage.output_tokens": value})
+    with pytest.raises(g.ImplausibleTokens, match=r"gen_ai\.usage\.output_tokens = .* 100,000,000"):
+        normalize_span(rec, KEYS)
+
+
+@pytest.mark.parametrize(
+    "key",
+    ["gen_ai.usage.cache_read.input_tokens", "gen_ai.usage.cache_creation.input_tokens",
+     "gen_ai.usage.reasoning.output_tokens", "llm.token_count.prompt"],
+)  # fmt: skip
+def test_every_token_count_is_bounded(key: str) -> None:
+    rec = _span(BEDROCK | {key: 1_500_000_000_000}, scope="openinference.instrumentation.bedrock")
+    with pytest.raises(g.ImplausibleTokens, match=key.replace(".", r"\.")):
+        normalize_span(rec, KEYS)
+
+
+def test_langfuse_usage_details_are_bounded() -> None:
+    attrs = {"langfuse.observation.type": "generation",
+             "langfuse.observation.usage_details": '{"input": 1500000000000, "output": 10}'}
+    with pytest.raises(g.ImplausibleTokens, match=r"usage_details\.input = 1500000000000"):
+        normalize_span(_span(attrs, scope="langfuse-sdk"), KEYS)
+
+
+def test_the_bound_is_a_parameter_and_inclusive() -> None:
+    at_bound = normalize_span(_span(BEDROCK | {"gen_ai.usage.input_tokens": 5000}), KEYS, max_tokens=5000)
+    assert at_bound.llm_call is not None and at_bound.llm_call.input_tokens == 5000
+    with pytest.raises(g.ImplausibleTokens, match="5,000"):
+        normalize_span(_span(BEDROCK | {"gen_ai.usage.input_tokens": 5001}), KEYS, max_tokens=5000)
+
+
+def test_a_non_llm_span_is_never_rejected_for_its_attributes() -> None:
+    rec = _span({"gen_ai.operation.name": "execute_tool", "gen_ai.usage.input_tokens": -1})
+    assert normalize_span(rec, KEYS).llm_call is None
 
 
 @pytest.mark.parametrize(
@@ -155,7 +197,7 @@ def test_non_llm_spans(attrs: dict[str, Any]) -> None:
     assert normalize_span(_span(attrs), KEYS).llm_call is None
 
 
-# --- property: arbitrary attribute soup never raises, and counts stay sane ----------
+# --- property: arbitrary attribute soup raises only for implausible counts -----------
 
 _KEYS = list(
     g.INPUT_TOKENS + g.OUTPUT_TOKENS + g.CACHE_READ_TOKENS + g.CACHE_WRITE_TOKENS
@@ -174,6 +216,7 @@ _SCALARS = (
                        '"2025-10-09T08:53:20"', "ThrottlingException"])
 )  # fmt: skip
 _VALUES = _SCALARS | st.lists(_SCALARS, max_size=3) | st.dictionaries(st.text(max_size=5), _SCALARS)
+BOUND = 10**6
 
 
 @settings(max_examples=400, deadline=None)
@@ -185,16 +228,20 @@ _VALUES = _SCALARS | st.lists(_SCALARS, max_size=3) | st.dictionaries(st.text(ma
     duration=st.integers(min_value=-(10**12), max_value=10**12),
     events=st.lists(st.dictionaries(st.sampled_from(["name", "time_ns", "attributes"]), _VALUES)),
 )  # fmt: skip
-def test_normalize_span_never_raises(
+def test_normalize_span_raises_only_for_implausible_counts(
     attrs: dict[str, Any], scope: str | None, start: int, duration: int, events: list[Any]
 ) -> None:
     rec = _span(attrs, scope=scope, start_ns=start, end_ns=start + duration, events=events)
-    call = normalize_span(rec, KEYS).llm_call
+    try:
+        call = normalize_span(rec, KEYS, max_tokens=BOUND).llm_call
+    except g.ImplausibleTokens as exc:  # the one refusal: a count no call can have
+        assert str(BOUND) in str(exc).replace(",", "")
+        return
     if call is None:
         return
     for count in (call.input_tokens, call.output_tokens, call.cache_read_tokens,
                   call.cache_write_tokens, call.reasoning_tokens):  # fmt: skip
-        assert count is None or (isinstance(count, int) and 0 <= count < 2**63)
+        assert count is None or (isinstance(count, int) and 0 <= count <= BOUND)
     assert call.status in ("ok", "error", "throttled")
     assert call.ttft_ms is None or call.ttft_ms >= 0
     assert call.ttlt_ms is None or call.ttlt_ms >= 0

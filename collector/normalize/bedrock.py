@@ -9,13 +9,15 @@ back with `with_output_body` before parsing.
 from __future__ import annotations
 
 import functools
+import math
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from collector.normalize.genai import ImplausibleTokens, token_count
 from collector.normalize.models import normalize_model_id
 from collector.records import LlmCall, compute_otps, is_throttle
-from collector.settings import AttributionSettings
+from collector.settings import DEFAULT_MAX_TOKENS_PER_CALL, AttributionSettings
 
 PROVIDER = "aws.bedrock"
 STREAM_OPERATIONS = frozenset({"InvokeModelWithResponseStream", "ConverseStream"})
@@ -40,10 +42,13 @@ _model_info = functools.lru_cache(maxsize=4096)(normalize_model_id)
 
 
 class MalformedRecord(ValueError):
-    """A record that cannot become a call (not JSON, no requestId, bad timestamp)."""
+    """A record that cannot become a call (not JSON, no requestId, bad timestamp, a token
+    count outside [0, ingest.max_tokens_per_call])."""
 
 
-def parse_record(obj: Mapping[str, Any], keys: AttributionSettings) -> LlmCall:
+def parse_record(
+    obj: Mapping[str, Any], keys: AttributionSettings, max_tokens: int = DEFAULT_MAX_TOKENS_PER_CALL
+) -> LlmCall:
     """One invocation-log record → canonical call (source `bedrock_log`)."""
     if not isinstance(obj, Mapping):
         raise MalformedRecord("record is not a JSON object")
@@ -57,7 +62,7 @@ def parse_record(obj: Mapping[str, Any], keys: AttributionSettings) -> LlmCall:
                    request_id=request_id, provider=PROVIDER)
     _fill_identity(call, obj)
     _fill_model(call, obj.get("modelId"))
-    _fill_tokens(call, _dict(obj.get("input")), _dict(obj.get("output")))
+    _fill_tokens(call, _dict(obj.get("input")), _dict(obj.get("output")), max_tokens)
     _fill_body(call, obj)
     _fill_attribution(call, obj, keys)
     return call
@@ -117,13 +122,27 @@ def _fill_model(call: LlmCall, model_id: Any) -> None:
     call.inference_profile = profile
 
 
-def _fill_tokens(call: LlmCall, inp: Mapping[str, Any], out: Mapping[str, Any]) -> None:
+def _fill_tokens(call: LlmCall, inp: Mapping[str, Any], out: Mapping[str, Any], bound: int) -> None:
     # Bedrock reports cached tokens beside inputTokenCount, never inside it, which is
     # exactly the canonical meaning of input_tokens (DESIGN section 4, token hazard).
-    call.input_tokens = _int(inp.get("inputTokenCount"))
-    call.cache_read_tokens = _int(inp.get("cacheReadInputTokenCount"))
-    call.cache_write_tokens = _int(inp.get("cacheWriteInputTokenCount"))
-    call.output_tokens = _int(out.get("outputTokenCount"))
+    call.input_tokens = _tokens(inp, "input", "inputTokenCount", bound)
+    call.cache_read_tokens = _tokens(inp, "input", "cacheReadInputTokenCount", bound)
+    call.cache_write_tokens = _tokens(inp, "input", "cacheWriteInputTokenCount", bound)
+    call.output_tokens = _tokens(out, "output", "outputTokenCount", bound)
+
+
+def _tokens(section: Mapping[str, Any], name: str, field: str, bound: int) -> int | None:
+    """A count in [0, bound]; a count outside it makes the record malformed (a bad line
+    in ingest_errors), never a row that would price one call at millions."""
+    value = section.get(field)
+    if isinstance(value, str):
+        value = _int(value)  # numbers may arrive as strings
+    elif isinstance(value, float) and math.isfinite(value):
+        value = int(value)  # as before: truncated; orjson reads integers past 2**64 as floats
+    try:
+        return token_count(value, f"{name}.{field}", bound)
+    except ImplausibleTokens as exc:
+        raise MalformedRecord(str(exc)) from None
 
 
 def _fill_body(call: LlmCall, obj: Mapping[str, Any]) -> None:

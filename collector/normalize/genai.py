@@ -262,10 +262,70 @@ def first_text(attrs: Mapping[str, Any], keys: tuple[str, ...]) -> str | None:
 def first_present(attrs: Mapping[str, Any], keys: tuple[str, ...]) -> Any:
     """The raw value of the first key present, so a bad value is NULL rather than
     silently replaced by a lower-priority key."""
+    return first_item(attrs, keys)[1]
+
+
+def first_item(attrs: Mapping[str, Any], keys: tuple[str, ...]) -> tuple[str | None, Any]:
+    """The first key present and its raw value, or (None, None)."""
     for key in keys:
         if attrs.get(key) is not None:
-            return attrs[key]
-    return None
+            return key, attrs[key]
+    return None, None
 
 
 _DECIMAL: Final = re.compile(r"[+-]?\d{1,19}")
+
+
+# --- token counts: one plausible bound per call --------------------------------------
+
+
+class ImplausibleTokens(ValueError):
+    """A token count no model call can have: negative, or above the per-call bound.
+
+    Unlike a value that is not a number at all (NULL, like any bad attribute), such a
+    count is a hostile or broken producer: stored, it would price one call at millions and
+    overflow the sums of every report, so the record carrying it is refused."""
+
+    def __init__(self, attribute: str, value: Any, bound: int) -> None:
+        if isinstance(value, int) and value.bit_length() > 128:
+            shown = f"an integer of {value.bit_length()} bits"  # str() of a huge int is slow
+        else:
+            shown = repr(value) if isinstance(value, str) else str(value)
+        super().__init__(
+            f"{attribute} = {shown if len(shown) <= 40 else shown[:39] + '…'} is not a "
+            "plausible token count for one call "
+            f"(0 to {bound:,}, ingest.max_tokens_per_call)"
+        )
+        self.attribute = attribute
+
+
+def token_count(value: Any, attribute: str, bound: int) -> int | None:
+    """A count in [0, bound]; None when `value` is no integer (text, fraction, NaN);
+    ImplausibleTokens when it is an integer outside the bound."""
+    number = _any_integer(value)
+    if number is None:
+        return None
+    if isinstance(number, int) and 0 <= number <= bound:
+        return number
+    raise ImplausibleTokens(attribute, value, bound)
+
+
+def _any_integer(value: Any) -> int | float | None:
+    """An integer of any size and sign (infinities kept, so they fail the bound), or None."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, str):
+        text = value.strip()
+        if not _INTEGER.fullmatch(text):
+            return None
+        # Past 30 digits only the sign matters: far outside any bound, and int() of a
+        # very long string is slow.
+        return int(text) if len(text) <= 30 else (-math.inf if text[0] == "-" else math.inf)
+    if isinstance(value, float):
+        if math.isnan(value) or (math.isfinite(value) and not value.is_integer()):
+            return None
+        return value if math.isinf(value) else int(value)
+    return value if isinstance(value, int) else None
+
+
+_INTEGER: Final = re.compile(r"[+-]?\d+")

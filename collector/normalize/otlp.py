@@ -2,7 +2,9 @@
 
 Pure: no I/O, no clock. Attribute names live in `genai`; the unit and token-counting
 choices below are per producer, decided by the instrumentation scope name, because
-producers disagree (DESIGN section 4). Bad attribute values become NULL, never errors.
+producers disagree (DESIGN section 4). Bad attribute values become NULL, never errors,
+with one exception: a token count outside [0, max_tokens] refuses the span
+(`genai.ImplausibleTokens`), because no call has it and stored it would poison every sum.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from collector.records import (
     compute_otps,
     is_throttle,
 )
-from collector.settings import AttributionSettings
+from collector.settings import DEFAULT_MAX_TOKENS_PER_CALL, AttributionSettings
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,9 +48,12 @@ def normalize_span(
     *,
     plan: KeyPlan | None = None,
     resource_own: ResourceAttribution | None = None,
+    max_tokens: int = DEFAULT_MAX_TOKENS_PER_CALL,
 ) -> NormalizedSpan:
     """`plan` (`key_plan(keys)`) and `resource_own` (`resource_attribution(resource, plan)`)
-    when the caller already has them: a batch shares the one and a resource the other."""
+    when the caller already has them: a batch shares the one and a resource the other.
+    Raises genai.ImplausibleTokens when an LLM span reports a token count outside
+    [0, max_tokens] (ingest.max_tokens_per_call)."""
     attrs = rec.attributes if isinstance(rec.attributes, dict) else {}
     resource = rec.resource_attributes if isinstance(rec.resource_attributes, dict) else {}
     if plan is None:
@@ -58,7 +63,7 @@ def normalize_span(
     own = stated_attribution(attrs, resource_own, plan)
     if not is_llm_span(rec.name, attrs):
         return NormalizedSpan(own, None)
-    return NormalizedSpan(own, _llm_call(rec, attrs, resource, own))
+    return NormalizedSpan(own, _llm_call(rec, attrs, resource, own, max_tokens))
 
 
 def is_llm_span(name: str, attrs: Mapping[str, Any]) -> bool:
@@ -85,7 +90,11 @@ _MODEL_OR_TOKENS = g.REQUEST_MODEL + g.RESPONSE_MODEL + g.INPUT_TOKENS + g.OUTPU
 
 
 def _llm_call(
-    rec: SpanRecord, attrs: Mapping[str, Any], resource: Mapping[str, Any], own: Attribution
+    rec: SpanRecord,
+    attrs: Mapping[str, Any],
+    resource: Mapping[str, Any],
+    own: Attribution,
+    max_tokens: int,
 ) -> LlmCall:
     scope = rec.scope_name if isinstance(rec.scope_name, str) else ""
     request_model = first_text(attrs, g.REQUEST_MODEL)
@@ -94,7 +103,7 @@ def _llm_call(
     if model is None and response_model is not None:
         model = normalize_model_id(response_model)[0]  # app profile: the response names it
     provider = _provider(attrs, scope, request_model or response_model)
-    usage = read_usage(attrs, scope, provider)
+    usage = read_usage(attrs, scope, provider, max_tokens)
     api_method = _api_method(rec.name, attrs, scope)
     ttlt = _duration_ms(rec.start_ns, rec.end_ns)
     streaming, ttft = _streaming_and_ttft(rec, attrs, scope, api_method, ttlt)
@@ -255,22 +264,31 @@ class Usage:
     reasoning: int | None = None
 
 
-def read_usage(attrs: Mapping[str, Any], scope: str, provider: str | None) -> Usage:
+def read_usage(
+    attrs: Mapping[str, Any], scope: str, provider: str | None, max_tokens: int = DEFAULT_MAX_TOKENS_PER_CALL
+) -> Usage:
+    """The canonical counts; every count as sent is checked against `max_tokens` (so the
+    uncached input left after subtracting the cache is in [0, max_tokens] too)."""
     if first_present(attrs, g.INPUT_TOKENS + g.OUTPUT_TOKENS) is None and g.LANGFUSE_USAGE in attrs:
-        return _langfuse_usage(attrs.get(g.LANGFUSE_USAGE))
-    cache_read = as_int(first_present(attrs, g.CACHE_READ_TOKENS))
-    cache_write = as_int(first_present(attrs, g.CACHE_WRITE_TOKENS))
-    raw_input = as_int(first_present(attrs, g.INPUT_TOKENS))
+        return _langfuse_usage(attrs.get(g.LANGFUSE_USAGE), max_tokens)
+
+    def count(keys: tuple[str, ...]) -> int | None:
+        key, value = g.first_item(attrs, keys)
+        return None if key is None else g.token_count(value, key, max_tokens)
+
+    cache_read = count(g.CACHE_READ_TOKENS)
+    cache_write = count(g.CACHE_WRITE_TOKENS)
+    raw_input = count(g.INPUT_TOKENS)
     if raw_input is not None and input_includes_cache(scope, provider):
         cached = (cache_read or 0) + (cache_write or 0)
         # A total smaller than its cached part cannot include it: keep the count as sent.
         raw_input = raw_input - cached if raw_input >= cached else raw_input
     return Usage(
         input=raw_input,
-        output=as_int(first_present(attrs, g.OUTPUT_TOKENS)),
+        output=count(g.OUTPUT_TOKENS),
         cache_read=cache_read,
         cache_write=cache_write,
-        reasoning=as_int(first_present(attrs, g.REASONING_TOKENS)),
+        reasoning=count(g.REASONING_TOKENS),
     )
 
 
@@ -296,11 +314,12 @@ def input_includes_cache(scope: str, provider: str | None) -> bool:
     return provider not in ("aws.bedrock", "anthropic")
 
 
-def _langfuse_usage(raw: Any) -> Usage:
+def _langfuse_usage(raw: Any, max_tokens: int) -> Usage:
     details = _json_object(raw)
 
     def pick(field: str) -> int | None:
-        return as_int(first_present(details, g.LANGFUSE_USAGE_KEYS[field]))
+        key, value = g.first_item(details, g.LANGFUSE_USAGE_KEYS[field])
+        return None if key is None else g.token_count(value, f"{g.LANGFUSE_USAGE}.{key}", max_tokens)
 
     return Usage(
         pick("input"), pick("output"), pick("cache_read"), pick("cache_write"), pick("reasoning")
