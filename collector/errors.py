@@ -59,3 +59,21 @@ class SourceNotFound(OutcropError):
     """An ingest source (file or folder) that does not exist."""
 
     http_status = 400
+
+
+class SourceRefused(OutcropError):
+    """An admin ingest source outside what the configuration allows; names the setting."""
+
+    http_status = 403
+
+
+class BadSource(OutcropError):
+    """An ingest source that is not an invocation-log file (wrong name or kind of file)."""
+
+    http_status = 400
+
+
+class IngestBusy(OutcropError):
+    """An admin ingest is already running; the next one waits its turn."""
+
+    http_status = 409

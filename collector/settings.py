@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic_settings import (
@@ -19,8 +19,6 @@ from pydantic_settings import (
 )
 
 DEFAULT_DB = "./outcrop.duckdb"
-# ingest.max_tokens_per_call; sql/migrations/0005_token_bound.sql has the same default
-DEFAULT_MAX_TOKENS_PER_CALL = 100_000_000
 
 
 class _Section(BaseModel):
@@ -50,10 +48,18 @@ class IngestKey(_Section):
 
 class IngestSettings(_Section):
     api_keys: tuple[IngestKey, ...] = ()
-    # Most tokens of each kind one model call can report; above it (or negative) a span is
-    # rejected and an invocation-log line is a bad record. The largest context windows are
-    # about 1M tokens. The ceiling keeps a day of bounded counts inside the BIGINT sums.
-    max_tokens_per_call: int = Field(DEFAULT_MAX_TOKENS_PER_CALL, gt=0, le=1_000_000_000)
+    # Admin ingest (`POST /v1/admin/ingest`) reads with the server's identity, so only the
+    # configured sources and what lies under these (local roots resolved, symlinks followed).
+    allowed_paths: tuple[Annotated[str, Field(min_length=1)], ...] = ()
+    allowed_s3_prefixes: tuple[Annotated[str, Field(pattern=r"^s3://[^/]+(/.*)?$")], ...] = ()
+    allowed_log_groups: tuple[Annotated[str, Field(min_length=1)], ...] = ()
+    # Bounds of one ingest run (admin call, CLI or poll); a bounded run commits what it read
+    # and the next run continues from there.
+    max_files: int = Field(10_000, gt=0)
+    max_bytes: int = Field(1024 * 1024 * 1024, gt=0)
+    max_seconds: float = Field(300.0, gt=0)
+    # an unfinished gzip file is decompressed from its first byte again, so very large ones are skipped
+    max_file_bytes: int = Field(256 * 1024 * 1024, gt=0)
 
 
 class AttributionSettings(_Section):

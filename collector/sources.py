@@ -3,11 +3,18 @@
 `ingest_once` reads one source now (the CLI's `outcrop ingest`); `configured_sources`
 hands the scheduler one poll job per configured source. All jobs of a process share one
 set of AWS clients and one profile resolver, so its cache serves every source.
+
+Every run, one-shot or poll, is bounded by `ingest.max_files`, `max_bytes`, `max_seconds`
+and `max_file_bytes`, and may be cancelled; a run that stops early commits what it read
+and says why in its result (`"stopped": "max_bytes"`), and the next run continues.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import os
+import threading
+import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -19,6 +26,7 @@ from collector.profiles import ProfileResolver
 from collector.receivers.bedrock_cloudwatch import ingest_log_group
 from collector.receivers.bedrock_files import LogReader, ingest_path
 from collector.receivers.bedrock_s3 import fetch_body, ingest_s3
+from collector.receivers.budget import Clock, RunBudget
 from collector.receivers.cloudwatch_metrics import poll_metrics
 from collector.settings import CloudWatchLogsSource, Settings
 from collector.store import Store
@@ -26,7 +34,8 @@ from collector.store import Store
 CLOUDWATCH_SCHEME = "cloudwatch-logs://"
 DEFAULT_STREAM = CloudWatchLogsSource.model_fields["log_stream"].default
 
-PollFn = Callable[[Store, datetime], dict[str, int]]
+Report = dict[str, int | str]
+PollFn = Callable[[Store, datetime], Mapping[str, int | str]]
 PollJob = tuple[str, float, PollFn]
 
 
@@ -44,30 +53,58 @@ class SourceContext:
         resolver = ProfileResolver(settings.profiles, settings.attribution, clients)
         return cls(settings, clients, resolver)
 
-    def reader(self, source: str) -> LogReader:
+    def reader(self, source: str, budget: RunBudget | None = None) -> LogReader:
+        """A reader for one run, within `budget` (the settings' bounds by default)."""
         def body(uri: str) -> Any:
             return fetch_body(self.clients, uri)
-        return LogReader(source, self.settings.attribution, self.resolver, body,
-                         max_tokens=self.settings.ingest.max_tokens_per_call)
+        budget = budget or RunBudget.from_settings(self.settings.ingest)
+        return LogReader(source, self.settings.attribution, self.resolver, body, budget)
 
 
 def ingest_once(store: Store, settings: Settings, source: str, now: datetime, *,
-                context: SourceContext | None = None) -> dict[str, int]:
+                context: SourceContext | None = None, cancel: threading.Event | None = None,
+                clock: Clock = time.monotonic) -> Report:
     """Read what is new in one source: `s3://bucket/prefix`, `cloudwatch-logs://GROUP`
     (stream from config, else Bedrock's default; `GROUP?stream=NAME` to choose), or a
-    local file or folder. Raises collector.aws.AwsError, classified, on AWS failures."""
+    local file or folder, until done, out of budget, or `cancel` is set. Raises
+    collector.aws.AwsError, classified, on AWS failures."""
     ctx = context or SourceContext.build(settings)
+    budget = RunBudget.from_settings(settings.ingest, cancel, clock)
+    report: Report = {**_ingest(ctx, store, source, now, budget)}
+    if budget.skipped:
+        report["skipped"] = budget.skipped
+    if budget.stopped is not None:
+        report["stopped"] = budget.stopped
+    return report
+
+
+def _ingest(ctx: SourceContext, store: Store, source: str, now: datetime,
+            budget: RunBudget) -> dict[str, int]:
     if source.startswith("s3://"):
-        return ingest_s3(ctx.reader("bedrock_s3"), store, ctx.clients, source, now)
+        return ingest_s3(ctx.reader("bedrock_s3", budget), store, ctx.clients, source, now)
     if source.startswith(CLOUDWATCH_SCHEME):
-        group, stream = parse_cloudwatch(source, settings)
-        return ingest_log_group(ctx.reader("bedrock_cloudwatch"), store, ctx.clients,
+        group, stream = parse_cloudwatch(source, ctx.settings)
+        return ingest_log_group(ctx.reader("bedrock_cloudwatch", budget), store, ctx.clients,
                                 group, stream, now)
     path = Path(source)
-    if not path.exists():
+    if not _exists(path):
         raise SourceNotFound(f"no such file or folder: {source} (sources are s3://bucket/prefix, "
                              "cloudwatch-logs://GROUP, or a local path)")
-    return ingest_path(ctx.reader("bedrock_files"), store, path, now)
+    return ingest_path(ctx.reader("bedrock_files", budget), store, path, now)
+
+
+def _exists(path: Path) -> bool:
+    try:
+        return path.exists()
+    except ValueError:  # a NUL byte: no file has that name
+        return False
+
+
+def absolute_source(source: str) -> str:
+    """`source` as a server in another working directory reads it: local paths absolute."""
+    if source.startswith(("s3://", CLOUDWATCH_SCHEME)):
+        return source
+    return os.path.abspath(source)
 
 
 def parse_cloudwatch(source: str, settings: Settings) -> tuple[str, str]:
@@ -101,20 +138,21 @@ def configured_sources(settings: Settings, *,
     return jobs
 
 
+# Each poll is one run with its own reader and budget: bounded work, the next poll continues.
+
 def _s3_job(ctx: SourceContext, uri: str) -> PollFn:
-    reader = ctx.reader("bedrock_s3")
-    return lambda store, now: ingest_s3(reader, store, ctx.clients, uri, now)
+    return lambda store, now: ingest_s3(ctx.reader("bedrock_s3"), store, ctx.clients, uri, now)
 
 
 def _cwl_job(ctx: SourceContext, group: str, stream: str) -> PollFn:
-    reader = ctx.reader("bedrock_cloudwatch")
-    return lambda store, now: ingest_log_group(reader, store, ctx.clients, group, stream, now)
+    return lambda store, now: ingest_log_group(ctx.reader("bedrock_cloudwatch"), store, ctx.clients,
+                                               group, stream, now)
 
 
 def _files_job(ctx: SourceContext, path: Path) -> PollFn:
-    reader = ctx.reader("bedrock_files")
-
     def poll(store: Store, now: datetime) -> dict[str, int]:
         # A configured folder that does not exist yet is not an error: nothing to read.
-        return ingest_path(reader, store, path, now) if path.exists() else {"files": 0}
+        if not path.exists():
+            return {"files": 0}
+        return ingest_path(ctx.reader("bedrock_files"), store, path, now)
     return poll

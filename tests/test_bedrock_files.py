@@ -150,3 +150,140 @@ def test_samples_folder_ingests_both_samples(db: str) -> None:
     totals = ingest_once(store, settings(), str(SAMPLES), NOW)
     assert totals["records"] == 2 and totals["errors"] == 0
     store.close()
+
+
+# -- what a run may read, and how much ----------------------------------------------------
+
+PASSWD = b"root:x:0:0:root:/root:/bin/bash\ndaemon:x:1:1:daemon:/usr/sbin:/usr/sbin/nologin\n"
+
+
+def bounded(**limits: Any) -> Settings:
+    return Settings(profiles=ProfilesSettings(resolve_with_api=False), ingest=limits)
+
+
+def object_rows(store: Store) -> list[dict[str, Any]]:
+    return store.query(
+        "SELECT uri, line_offset, records, complete FROM bedrock_log_objects ORDER BY uri"
+    ).to_pylist()
+
+
+def test_non_json_lines_leave_no_excerpt_only_their_length(tmp_path: Path, db: str) -> None:
+    (tmp_path / "passwd.jsonl").write_bytes(PASSWD)
+    (tmp_path / "package.json").write_text(json.dumps({"name": "left-pad", "token": "s3cr3t"}))
+    (tmp_path / "bedrock.jsonl").write_bytes(jsonl([{**record("x"), "requestId": None}]))
+    store = Store.open(db)
+    totals = ingest_once(store, settings(), str(tmp_path), NOW)
+    assert totals["errors"] == 4
+    rows = store.query(
+        "SELECT location, line, reason, excerpt FROM ingest_errors ORDER BY location, line"
+    ).to_pylist()
+    store.close()
+    by_file = {(Path(r["location"]).name, r["line"]): r for r in rows}
+    passwd = by_file[("passwd.jsonl", 1)]
+    assert passwd["excerpt"] is None
+    assert "not JSON" in passwd["reason"] and "31 bytes" in passwd["reason"]
+    assert not any("root:" in str(r["reason"]) + str(r["excerpt"]) for r in rows)
+    assert by_file[("package.json", 1)]["excerpt"] is None  # JSON, but not an invocation log
+    assert "s3cr3t" not in str(rows)
+    bedrock = by_file[("bedrock.jsonl", 1)]  # a malformed Bedrock record keeps its excerpt
+    assert bedrock["excerpt"].startswith('{"schemaType": "ModelInvocationLog"')
+    assert "requestId" in bedrock["reason"]
+
+
+def test_fifos_and_sockets_named_like_logs_are_skipped_not_opened(tmp_path: Path, db: str) -> None:
+    import os
+    import socket
+    import threading
+
+    (tmp_path / "good.jsonl").write_bytes(jsonl([record("r1")]))
+    os.mkfifo(tmp_path / "pipe.jsonl")
+    sock = socket.socket(socket.AF_UNIX)
+    sock.bind(str(tmp_path / "sock.json"))
+    result: dict[str, Any] = {}
+    store = Store.open(db)
+    reader = threading.Thread(
+        target=lambda: result.update(ingest_once(store, settings(), str(tmp_path), NOW)), daemon=True)
+    reader.start()
+    reader.join(20)
+    if reader.is_alive():  # unblock the reader so the test can end
+        os.close(os.open(tmp_path / "pipe.jsonl", os.O_WRONLY))
+        reader.join(20)
+    sock.close()
+    store.close()
+    assert result == {"files": 1, "lines": 1, "records": 1, "errors": 0, "skipped": 2}
+
+
+def test_max_files_stops_the_run_and_the_next_run_continues(tmp_path: Path, db: str) -> None:
+    for name in ("a", "b", "c"):
+        (tmp_path / f"{name}.jsonl").write_bytes(jsonl([record(f"r-{name}")]))
+    store = Store.open(db)
+    first = ingest_once(store, bounded(max_files=2), str(tmp_path), NOW)
+    assert first == {"files": 2, "lines": 2, "records": 2, "errors": 0, "stopped": "max_files"}
+    second = ingest_once(store, bounded(max_files=2), str(tmp_path), NOW)
+    assert second == {"files": 1, "lines": 1, "records": 1, "errors": 0}
+    assert stored_ids(store) == ["r-a", "r-b", "r-c"]
+    store.close()
+
+
+def test_max_bytes_stops_mid_file_and_the_next_run_resumes_at_the_next_line(
+    tmp_path: Path, db: str
+) -> None:
+    path = tmp_path / "live.jsonl"
+    path.write_bytes(jsonl([record(f"r{i}") for i in range(10)]))
+    line_bytes = len(json.dumps(record("r0"))) + 1
+    store = Store.open(db)
+    limits = bounded(max_bytes=3 * line_bytes)
+    first = ingest_once(store, limits, str(path), NOW)
+    assert first == {"files": 1, "lines": 3, "records": 3, "errors": 0, "stopped": "max_bytes"}
+    runs = [ingest_once(store, limits, str(path), NOW) for _ in range(3)]
+    assert [r["records"] for r in runs] == [3, 3, 1]
+    assert stored_ids(store) == sorted(f"r{i}" for i in range(10))
+    assert object_rows(store) == [{"uri": str(path.resolve()), "line_offset": 10, "records": 10,
+                                   "complete": False}]
+    store.close()
+
+
+def test_max_seconds_stops_a_gzip_file_which_is_resumed_not_reread(tmp_path: Path, db: str) -> None:
+    from collector.sources import ingest_once as ingest_with_clock
+
+    path = tmp_path / "big.json.gz"
+    path.write_bytes(gzip.compress(jsonl([record(f"r{i:02d}") for i in range(30)])))
+    ticks = iter(range(1_000_000))  # a clock that moves one second each time it is read
+    store = Store.open(db)
+    first = ingest_with_clock(store, bounded(max_seconds=10), str(path), NOW,
+                              clock=lambda: float(next(ticks)))
+    assert first["stopped"] == "max_seconds"
+    assert 0 < first["records"] < 30
+    assert object_rows(store)[0]["complete"] is False
+    rest = ingest_once(store, bounded(), str(path), NOW)
+    assert "stopped" not in rest
+    assert first["records"] + rest["records"] == 30  # nothing read twice
+    assert stored_ids(store) == [f"r{i:02d}" for i in range(30)]
+    assert object_rows(store)[0] == {"uri": str(path.resolve()), "line_offset": 30, "records": 30,
+                                     "complete": True}
+    store.close()
+
+
+def test_gzip_files_larger_than_max_file_bytes_are_skipped(tmp_path: Path, db: str) -> None:
+    (tmp_path / "small.json.gz").write_bytes(gzip.compress(jsonl([record("r1")])))
+    big = gzip.compress(jsonl([record(f"b{i}") for i in range(200)]))
+    (tmp_path / "big.json.gz").write_bytes(big)
+    store = Store.open(db)
+    totals = ingest_once(store, bounded(max_file_bytes=len(big) - 1), str(tmp_path), NOW)
+    assert totals == {"files": 1, "lines": 1, "records": 1, "errors": 0, "skipped": 1}
+    assert stored_ids(store) == ["r1"]
+    store.close()
+
+
+def test_a_walk_stops_when_the_run_is_cancelled(tmp_path: Path, db: str) -> None:
+    import threading
+
+    for name in ("a", "b"):
+        (tmp_path / f"{name}.jsonl").write_bytes(jsonl([record(f"r-{name}")]))
+    cancel = threading.Event()
+    cancel.set()
+    store = Store.open(db)
+    totals = ingest_once(store, settings(), str(tmp_path), NOW, cancel=cancel)
+    assert totals == {"files": 0, "lines": 0, "records": 0, "errors": 0, "stopped": "cancelled"}
+    assert object_rows(store) == []
+    store.close()

@@ -67,6 +67,8 @@ def ingest_log_group(reader: LogReader, store: Store, clients: AwsClients, group
         params["startTime"] = start.ts_ms
     totals = {"pages": 0, "events": 0, "records": 0, "errors": 0}
     for _ in range(MAX_PAGES_PER_POLL):
+        if reader.budget.spent():  # the run's bounds: each page committed its watermark
+            break
         try:
             page = logs.filter_log_events(**params)
         except Exception as exc:

@@ -3,7 +3,11 @@
 `LogReader` is shared by the S3, CloudWatch Logs and file sources: it decodes a line,
 fetches an S3 body when the record needs it, parses, resolves the inference profile, and
 commits a batch together with the source's progress in one transaction, so a crash
-between the two can neither lose nor double a record.
+between the two can neither lose nor double a record. Each reader serves one run and
+carries its budget (`RunBudget`): sources stop between lines or files once it is spent.
+
+Error rows keep an excerpt only of lines that are invocation-log records (broken ones);
+for any other line, which may be any file's text, they keep the reason and the length.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ from __future__ import annotations
 import gzip
 import logging
 import os
+import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -28,8 +33,10 @@ from collector.normalize.bedrock import (
     with_output_body,
 )
 from collector.profiles import ProfileResolver, record_resolutions
+from collector.receivers.budget import RunBudget
+from collector.receivers.local_files import log_files, open_regular, skip_file
 from collector.records import LlmCall
-from collector.settings import DEFAULT_MAX_TOKENS_PER_CALL, AttributionSettings
+from collector.settings import AttributionSettings
 from collector.store import Store
 
 log = logging.getLogger(__name__)
@@ -38,7 +45,9 @@ BATCH_LINES = 5_000
 # Bedrock moves bodies over 100 KB to S3, so real lines are small; a longer line is
 # damage, and reading it whole would be unbounded memory.
 MAX_LINE_BYTES = 8 * 1024 * 1024
-LOG_SUFFIXES = (".json", ".json.gz", ".jsonl", ".jsonl.gz")
+EXCERPT_CHARS = 200
+# A JSON object with one of these is a (possibly broken) invocation-log record.
+RECORD_KEYS = ("schemaType", "requestId", "modelId")
 
 Progress = Callable[[duckdb.DuckDBPyConnection], None]
 BodyFetcher = Callable[[str], Any]
@@ -54,7 +63,7 @@ class LineError:
     location: str
     line: int
     reason: str
-    excerpt: str
+    excerpt: str | None
 
 
 @dataclass(slots=True)
@@ -74,43 +83,55 @@ class LogReader:
         keys: AttributionSettings,
         resolver: ProfileResolver,
         fetch_body: BodyFetcher | None = None,
-        max_tokens: int = DEFAULT_MAX_TOKENS_PER_CALL,
+        budget: RunBudget | None = None,
     ) -> None:
         self.source = source
         self._keys = keys
         self._resolver = resolver
         self._fetch_body = fetch_body
-        self._max_tokens = max_tokens  # ingest.max_tokens_per_call: above it a line is malformed
+        self.budget = budget or RunBudget()
 
     def add_line(self, batch: Batch, raw: bytes | str, location: str, line: int) -> None:
         batch.lines += 1
+        self.budget.bytes += len(raw)
         if not raw.strip():
             return
         try:
             obj = orjson.loads(raw)
-            self.add_record(batch, obj, location, line)
-        except (orjson.JSONDecodeError, MalformedRecord) as exc:
-            self.add_error(batch, location, line, str(exc), raw)
+        except orjson.JSONDecodeError as exc:
+            # Not JSON at all, so perhaps not a log: its text never goes into the database.
+            size = len(raw.rstrip(b"\r\n")) if isinstance(raw, bytes) else len(raw.rstrip("\r\n"))
+            self.add_error(batch, location, line, f"not JSON ({size} bytes): {exc}")
+            return
+        self._add_parsed(batch, obj, raw, location, line)
 
     def add_decoded(self, batch: Batch, obj: Any, location: str, line: int) -> None:
         batch.lines += 1
+        self._add_parsed(batch, obj, None, location, line)
+
+    def _add_parsed(self, batch: Batch, obj: Any, raw: bytes | str | None, location: str,
+                    line: int) -> None:
         try:
             self.add_record(batch, obj, location, line)
         except MalformedRecord as exc:
-            self.add_error(batch, location, line, str(exc), orjson.dumps(obj))
+            excerpt = None
+            if isinstance(obj, dict) and any(key in obj for key in RECORD_KEYS):
+                excerpt = orjson.dumps(obj) if raw is None else raw
+            self.add_error(batch, location, line, str(exc), excerpt)
 
     def add_record(self, batch: Batch, obj: Any, location: str, line: int) -> None:
-        call = parse_record(self._with_body(obj, location, line), self._keys, self._max_tokens)
+        call = parse_record(self._with_body(obj, location, line), self._keys)
         if call.inference_profile is not None or call.model is None:
             self._resolver.apply(call)
         batch.calls.append(call)
         batch.uris.append(f"{location}:{line}")
 
     def add_error(self, batch: Batch, location: str, line: int, reason: str,
-                  raw: bytes | str) -> None:
-        text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
+                  excerpt: bytes | str | None = None) -> None:
+        """One malformed line; `excerpt` only when the line is an invocation-log record."""
+        text = excerpt.decode("utf-8", "replace") if isinstance(excerpt, bytes) else excerpt
         log.warning("%s:%d: skipped malformed invocation-log line: %s", location, line, reason)
-        batch.errors.append(LineError(location, line, reason[:500], text[:200]))
+        batch.errors.append(LineError(location, line, reason[:500], text[:EXCERPT_CHARS] if text else None))
 
     def _with_body(self, obj: Any, location: str, line: int) -> Any:
         where = output_body_location(obj) if isinstance(obj, dict) else None
@@ -195,15 +216,18 @@ def ingest_lines(
     lines: Iterator[tuple[int, Any]],
     now: datetime,
     progress: ProgressFactory,
+    first: int = 0,
 ) -> dict[str, int]:
-    """Read numbered lines (bytes, or already-decoded records) in batches;
-    `progress(last_line, done, batch)` makes each batch's bookkeeping write."""
+    """Read numbered lines (bytes, or already-decoded records) after line `first` in
+    batches; `progress(last_line, done, batch)` makes each batch's bookkeeping write.
+    Once the reader's budget is spent it stops after the current line, not done."""
     totals = {"lines": 0, "records": 0, "errors": 0}
-    batch, last = Batch(), 0
+    batch, last, done = Batch(), first, True
     for number, raw in lines:
         last = number
         if raw is None:
-            reader.add_error(batch, location, number, "line too long", b"")
+            reader.budget.bytes += MAX_LINE_BYTES
+            reader.add_error(batch, location, number, "line too long")
         elif isinstance(raw, bytes | str):
             reader.add_line(batch, raw, location, number)
         else:
@@ -211,7 +235,12 @@ def ingest_lines(
         if batch.lines >= BATCH_LINES:
             _flush(reader, store, batch, now, progress(last, False, batch), totals)
             batch = Batch()
-    _flush(reader, store, batch, now, progress(last, True, batch), totals)
+        # Checked after the line, never before it: the stream is then positioned after
+        # `last`, which is where the next run starts.
+        if reader.budget.spent():
+            done = False
+            break
+    _flush(reader, store, batch, now, progress(last, done, batch), totals)
     return totals
 
 
@@ -221,25 +250,6 @@ def _flush(reader: LogReader, store: Store, batch: Batch, now: datetime, progres
     totals["lines"] += batch.lines
     totals["records"] += len(batch.calls)
     totals["errors"] += len(batch.errors)
-
-
-def open_log(path: Path) -> IO[bytes]:
-    if path.name.endswith(".gz"):
-        return gzip.open(path, "rb")  # type: ignore[return-value]  # GzipFile is binary IO
-    return path.open("rb")
-
-
-def log_files(root: Path) -> list[Path]:
-    """The log files under `root` (or `root` itself), in name order, so hours go in order."""
-    if root.is_file():
-        return [root]
-    found = [
-        Path(dirpath) / name
-        for dirpath, _dirs, names in os.walk(root)
-        for name in names
-        if name.endswith(LOG_SUFFIXES)
-    ]
-    return sorted(found)
 
 
 # -- object progress (shared with the S3 source) ---------------------------------------
@@ -295,9 +305,10 @@ MAX_DOCUMENT_BYTES = 64 * 1024 * 1024
 
 
 def ingest_path(reader: LogReader, store: Store, root: Path, now: datetime) -> dict[str, int]:
-    """Every log file under `root` not yet (fully) read; growing files continue."""
+    """Every log file under `root` not yet (fully) read; growing files continue. The walk
+    and the reads stop once the reader's budget is spent."""
     totals = {"files": 0, "lines": 0, "records": 0, "errors": 0}
-    for path in log_files(root):
+    for path in log_files(root.resolve(), reader.budget):
         done = ingest_file(reader, store, path, now)
         if done is not None:
             totals["files"] += 1
@@ -308,51 +319,79 @@ def ingest_path(reader: LogReader, store: Store, root: Path, now: datetime) -> d
 
 def ingest_file(reader: LogReader, store: Store, path: Path, now: datetime
                 ) -> dict[str, int] | None:
-    """Read what is new in one file; None when nothing changed since the last read."""
-    uri = str(path.resolve())
-    stat = path.stat()
-    state = object_state(store, uri)
-    same = state is not None and state.size == stat.st_size and state.mtime_ns == stat.st_mtime_ns
-    if state is not None and same and (state.complete or state.byte_offset >= stat.st_size):
+    """Read what is new in one file; None when nothing changed since the last read, when
+    the file is skipped, or when the run had to stop first."""
+    stream = open_regular(path, reader.budget)
+    if stream is None:
         return None
-    if path.name.endswith(".gz") or (path.name.endswith(".json") and _is_document(path, stat)):
-        skip = state.line_offset if state is not None and same else 0
-        with open_log(path) as stream:
-            lines = _document(stream) if not path.name.endswith(".gz") else read_lines(stream, skip)
-            progress = object_progress(uri, stat.st_size, stat.st_mtime_ns, None, now)
-            return ingest_lines(reader, store, uri, lines, now, progress)
-    return _ingest_growing(reader, store, path, uri, state, now)
+    with stream:
+        return _ingest_open(reader, store, path, stream, now)
 
 
-def _ingest_growing(reader: LogReader, store: Store, path: Path, uri: str,
-                    state: ObjectState | None, now: datetime) -> dict[str, int]:
+def _ingest_open(reader: LogReader, store: Store, path: Path, stream: IO[bytes],
+                 now: datetime) -> dict[str, int] | None:
+    uri, info = str(path), os.fstat(stream.fileno())
+    state = object_state(store, uri)
+    same = state is not None and state.size == info.st_size and state.mtime_ns == info.st_mtime_ns
+    if state is not None and same and (state.complete or state.byte_offset >= info.st_size):
+        return None
+    gzipped = path.name.endswith(".gz")
+    if gzipped and not reader.budget.fits(info.st_size):
+        skip_file(reader.budget, uri, f"larger than ingest.max_file_bytes ({info.st_size} bytes)")
+        return None
+    if not reader.budget.take_file():
+        return None
+    skip = state.line_offset if state is not None and same else 0
+    progress = object_progress(uri, info.st_size, info.st_mtime_ns, None, now)
+    if gzipped:
+        return _ingest_gzip(reader, store, uri, stream, skip, now, progress)
+    document = _document(stream, info) if path.name.endswith(".json") else None
+    if document is None:
+        return _ingest_growing(reader, store, uri, stream, info, state, now)
+    reader.budget.bytes += info.st_size
+    items = ((n, item) for n, item in enumerate(document, start=1) if n > skip)
+    return ingest_lines(reader, store, uri, items, now, progress, first=skip)
+
+
+def _ingest_gzip(reader: LogReader, store: Store, uri: str, stream: IO[bytes], skip: int,
+                 now: datetime, progress: ProgressFactory) -> dict[str, int]:
+    """An immutable gzip file, resumed after its first `skip` lines."""
+    try:
+        with gzip.GzipFile(fileobj=stream) as lines:
+            return ingest_lines(reader, store, uri, read_lines(lines, skip), now, progress, first=skip)
+    except (gzip.BadGzipFile, EOFError, zlib.error) as exc:
+        # A damaged archive: keep what was read, record it, and leave it until it changes,
+        # rather than failing the whole folder on every run.
+        log.warning("%s: unreadable gzip: %s", uri, exc)
+        broken = Batch()
+        reader.add_error(broken, uri, 0, f"unreadable gzip: {exc}")
+        reader.commit(store, broken, now, progress(0, True, broken))
+        return {"lines": 0, "records": 0, "errors": 1}
+
+
+def _ingest_growing(reader: LogReader, store: Store, uri: str, stream: IO[bytes],
+                    info: os.stat_result, state: ObjectState | None, now: datetime) -> dict[str, int]:
     """Plain JSON-lines files may be appended to: continue from the stored byte offset,
     unless the file shrank (rotated or rewritten), then read it again from the start."""
-    stat = path.stat()
-    grew = state is not None and stat.st_size >= (state.size or 0)
-    with path.open("rb") as stream:
-        start_line = 0
-        if grew and state is not None:
-            stream.seek(state.byte_offset)
-            start_line = state.line_offset
-        numbered = ((start_line + n, raw) for n, raw in read_lines(stream, whole_lines_only=True))
-        progress = object_progress(uri, stat.st_size, stat.st_mtime_ns, None, now,
-                                   byte_offset=stream.tell, immutable=False)
-        return ingest_lines(reader, store, uri, numbered, now, progress)
+    grew = state is not None and info.st_size >= (state.size or 0)
+    start_line = 0
+    if grew and state is not None:
+        stream.seek(state.byte_offset)
+        start_line = state.line_offset
+    numbered = ((start_line + n, raw) for n, raw in read_lines(stream, whole_lines_only=True))
+    progress = object_progress(uri, info.st_size, info.st_mtime_ns, None, now,
+                               byte_offset=stream.tell, immutable=False)
+    return ingest_lines(reader, store, uri, numbered, now, progress, first=start_line)
 
 
-def _is_document(path: Path, stat: os.stat_result) -> bool:
-    """A `.json` file holding one pretty-printed record or an array, not JSON lines."""
-    if stat.st_size > MAX_DOCUMENT_BYTES:
-        return False
+def _document(stream: IO[bytes], info: os.stat_result) -> list[Any] | None:
+    """The records of a `.json` file holding one pretty-printed record or an array; None,
+    with the stream back at its start, when it holds JSON lines or is too large."""
+    if info.st_size > MAX_DOCUMENT_BYTES:
+        return None
     try:
-        orjson.loads(path.read_bytes())
+        value = orjson.loads(stream.read(MAX_DOCUMENT_BYTES + 1))
     except orjson.JSONDecodeError:
-        return False
-    return True
-
-
-def _document(stream: IO[bytes]) -> Iterator[tuple[int, Any]]:
-    value = orjson.loads(stream.read())
-    items = value if isinstance(value, list) else [value]
-    yield from enumerate(items, start=1)
+        stream.seek(0)
+        return None
+    return value if isinstance(value, list) else [value]

@@ -135,6 +135,8 @@ def _ingest_root(reader: LogReader, store: Store, s3: Any, bucket: str, root: st
         etag = str(item.get("ETag", "")).strip('"') or None
         if state is not None and state.complete and state.etag == etag:
             continue
+        if not reader.budget.take_file():  # the run's bounds: the next run continues here
+            return
         skip = state.line_offset if state is not None and state.etag == etag else 0
         progress = _with_watermark(
             object_progress(uri, int(item.get("Size", 0)), None, etag, now),
