@@ -1,11 +1,12 @@
 """The windowed, idempotent rollup of llm_calls into the rollup tables (rollup_1m/1h/1d).
 
 One run is one store write (one transaction): sync prices, queue the hours that hold
-calls written since the watermark (or every hour when prices changed or a rebuild was
-asked for), delete and rewrite exactly those hours at minute and hour grain, rewrite
-the complete days that contain them, clear the queue and move the watermarks. Running
-it twice changes nothing; a call that arrives days late re-processes only its hour and
-its day. Only the minute tables read llm_calls; hours and days are summed from them.
+calls written since the watermark (or every hour when prices or the token bound changed,
+or a rebuild was asked for), delete and rewrite exactly those hours at minute and hour
+grain, rewrite the complete days that contain them, clear the queue and move the
+watermarks. Running it twice changes nothing; a call that arrives days late re-processes
+only its hour and its day. Only the minute tables read llm_calls; hours and days are
+summed from them.
 """
 
 from __future__ import annotations
@@ -19,11 +20,13 @@ import duckdb
 
 from analytics import pricing
 from analytics.windows import DAY, HOUR, floor_to
-from collector.settings import PricingSettings
+from collector.settings import DEFAULT_MAX_TOKENS_PER_CALL, PricingSettings
 
 ROLLUP_SQL = Path(__file__).resolve().parent.parent / "sql" / "rollups"
 WRITE_SEQ = "rollup.write_seq"  # largest llm_calls write_seq rolled up (commit order)
 DAYS_UNTIL = "rollup.days_until"
+# The token bound the rollups were written with; token_bound() (sql/migrations/0005) reads it.
+TOKEN_BOUND = "rollup.max_tokens_per_call"
 _EPOCH = datetime(1970, 1, 1)
 # (table rewritten, whether its rows count as rollup rows), in order. The hour steps
 # read llm_calls once for counts and once for histograms; the rest read those rows.
@@ -49,14 +52,23 @@ def _sql(name: str) -> str:
 
 
 def run_rollups(
-    con: duckdb.DuckDBPyConnection, settings: PricingSettings, now: datetime, *, full: bool = False
+    con: duckdb.DuckDBPyConnection,
+    settings: PricingSettings,
+    now: datetime,
+    *,
+    full: bool = False,
+    max_tokens: int = DEFAULT_MAX_TOKENS_PER_CALL,
 ) -> RollupOutcome:
-    """Bring the rollups up to date; call inside a store write (no COMMIT here)."""
+    """Bring the rollups up to date; call inside a store write (no COMMIT here).
+
+    Calls with a token count outside [0, max_tokens] are rolled up with their counts and
+    cost unknown (plausible_calls in sql/migrations/0005_token_bound.sql)."""
     repriced = pricing.sync_prices(con, settings, now)
+    rebound = _sync_token_bound(con, max_tokens, now)
     watermark = _get_seq(con)
     # filtered on the watermark so that row-group statistics skip everything already seen
     newest = con.execute(_NEWEST_WRITE, {"since": -1 if watermark is None else watermark}).fetchone()
-    if full or repriced or watermark is None:
+    if full or repriced or rebound or watermark is None:
         con.execute(_sql("mark_all_dirty"))
     else:
         con.execute(_sql("mark_dirty_since"), {"watermark": watermark})
@@ -105,6 +117,16 @@ _NEWEST_WRITE = (
     "SELECT greatest((SELECT max(write_seq) FROM llm_calls WHERE write_seq > $since),"
     " (SELECT max(write_seq) FROM llm_call_deletions WHERE write_seq > $since))"
 )
+
+
+def _sync_token_bound(con: duckdb.DuckDBPyConnection, max_tokens: int, now: datetime) -> bool:
+    """Record the bound this run applies; True when the rollups were written with another
+    one, or with none (by a version that had no bound), so every window must be redone."""
+    found = con.execute("SELECT value FROM watermarks WHERE name = ?", [TOKEN_BOUND]).fetchone()
+    if found is not None and found[0] == str(max_tokens):
+        return False
+    con.execute("INSERT OR REPLACE INTO watermarks VALUES (?, ?, ?)", [TOKEN_BOUND, str(max_tokens), now])
+    return True
 
 
 def _get_seq(con: duckdb.DuckDBPyConnection) -> int | None:

@@ -15,9 +15,10 @@ WITH g AS (
     SELECT DISTINCT gid, g_tenant, g_route, g_workflow, g_model, g_region FROM g
 ), t AS (
     SELECT g.gid, sum(requests)::BIGINT AS requests, sum(throttles)::BIGINT AS throttles,
-           sum(coalesce(input_tokens, 0) + coalesce(cache_read_tokens, 0)
-               + coalesce(cache_write_tokens, 0))::BIGINT AS prompt_tokens,
-           sum(coalesce(output_tokens, 0))::BIGINT AS output_tokens,
+           -- added as HUGEINT and NULL, never an error, when the total cannot be a count
+           TRY_CAST(sum(coalesce(input_tokens, 0)::HUGEINT + coalesce(cache_read_tokens, 0)
+                        + coalesce(cache_write_tokens, 0)) AS BIGINT) AS prompt_tokens,
+           TRY_CAST(sum(coalesce(output_tokens, 0)) AS BIGINT) AS output_tokens,
            sum(prompt_token_requests)::BIGINT AS prompt_token_requests,
            sum(output_token_requests)::BIGINT AS output_token_requests
     FROM span_counts($m1_lo, $m1_hi, $m2_lo, $m2_hi, $h1_lo, $h1_hi, $h2_lo, $h2_hi, $d_lo, $d_hi) c
@@ -54,7 +55,7 @@ WITH g AS (
     -- grouped or filtered by route or workflow: minute rows per key
     SELECT n.g_tenant, n.g_route, n.g_workflow, n.g_model, n.g_region, m.requests, m.tokens
     FROM (SELECT g.gid, c.bucket, sum(c.requests) AS requests,
-                 sum(coalesce(c.input_tokens, 0) + coalesce(c.cache_read_tokens, 0)
+                 sum(coalesce(c.input_tokens, 0)::HUGEINT + coalesce(c.cache_read_tokens, 0)
                      + coalesce(c.cache_write_tokens, 0) + coalesce(c.output_tokens, 0)) AS tokens
           FROM rollup_counts_1m c JOIN g ON g.key_id = c.key_id
           WHERE ($by_route OR $by_workflow OR $f_route IS NOT NULL OR $f_workflow IS NOT NULL)
@@ -63,7 +64,7 @@ WITH g AS (
     JOIN names n ON n.gid = m.gid
 ), peak AS (
     SELECT g_tenant, g_route, g_workflow, g_model, g_region,
-           max(requests)::BIGINT AS peak_rpm, max(tokens)::BIGINT AS peak_tpm
+           max(requests)::BIGINT AS peak_rpm, TRY_CAST(max(tokens) AS BIGINT) AS peak_tpm
     FROM per_minute GROUP BY ALL
 ), b AS (
     SELECT * FROM group_bins(g, $by_route OR $by_workflow OR $f_route IS NOT NULL OR $f_workflow IS NOT NULL,
@@ -80,7 +81,7 @@ SELECT n.g_tenant AS tenant, n.g_route AS route, n.g_workflow AS workflow,
        n.g_model AS model, n.g_region AS region, t.requests, t.throttles,
        t.throttles / nullif(t.requests, 0) AS throttle_rate,
        peak.peak_rpm, t.requests / $minutes AS avg_rpm,
-       peak.peak_tpm, (t.prompt_tokens + t.output_tokens) / $minutes AS avg_tpm,
+       peak.peak_tpm, (t.prompt_tokens::HUGEINT + t.output_tokens) / $minutes AS avg_tpm,
        t.prompt_tokens / nullif(t.prompt_token_requests, 0) AS input_tokens_per_request_mean,
        p.input_tokens_per_request_p95,
        t.output_tokens / nullif(t.output_token_requests, 0) AS output_tokens_per_request_mean,

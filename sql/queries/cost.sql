@@ -8,9 +8,12 @@ WITH t AS (
            g.g_model AS model, g.g_region AS region,
            sum(requests)::BIGINT AS requests, sum(cost_usd)::DOUBLE AS cost_usd,
            sum(unpriced_requests)::BIGINT AS unpriced_requests,
-           sum(input_tokens)::BIGINT AS input_tokens, sum(output_tokens)::BIGINT AS output_tokens,
-           sum(cache_read_tokens)::BIGINT AS cache_read_tokens,
-           sum(cache_write_tokens)::BIGINT AS cache_write_tokens
+           -- NULL, never an error, for a sum that cannot be a real count (rows rolled up
+           -- before the token bound, until the next rollup rewrites them)
+           TRY_CAST(sum(input_tokens) AS BIGINT) AS input_tokens,
+           TRY_CAST(sum(output_tokens) AS BIGINT) AS output_tokens,
+           TRY_CAST(sum(cache_read_tokens) AS BIGINT) AS cache_read_tokens,
+           TRY_CAST(sum(cache_write_tokens) AS BIGINT) AS cache_write_tokens
     FROM span_counts($m1_lo, $m1_hi, $m2_lo, $m2_hi, $h1_lo, $h1_hi, $h2_lo, $h2_hi, $d_lo, $d_hi) c
     JOIN key_groups($by_tenant, $by_route, $by_workflow, $by_model, $by_region,
                       $f_tenant, $f_route, $f_workflow, $f_model, $f_region) g

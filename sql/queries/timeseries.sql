@@ -20,9 +20,11 @@ WITH g AS (
     SELECT date_trunc((SELECT name FROM step), c.bucket) AS bucket, g.gid,
            sum(requests)::BIGINT AS requests, sum(errors)::BIGINT AS errors,
            sum(throttles)::BIGINT AS throttles,
-           sum(input_tokens)::BIGINT AS input_tokens, sum(output_tokens)::BIGINT AS output_tokens,
-           sum(cache_read_tokens)::BIGINT AS cache_read_tokens,
-           sum(cache_write_tokens)::BIGINT AS cache_write_tokens,
+           -- NULL, never an error, for a sum that cannot be a real count
+           TRY_CAST(sum(input_tokens) AS BIGINT) AS input_tokens,
+           TRY_CAST(sum(output_tokens) AS BIGINT) AS output_tokens,
+           TRY_CAST(sum(cache_read_tokens) AS BIGINT) AS cache_read_tokens,
+           TRY_CAST(sum(cache_write_tokens) AS BIGINT) AS cache_write_tokens,
            sum(cost_usd)::DOUBLE AS cost_usd, sum(unpriced_requests)::BIGINT AS unpriced_requests
     FROM src c JOIN g ON g.key_id = c.key_id
     GROUP BY ALL

@@ -7,9 +7,11 @@ SELECT $trace_id AS trace_id, count(*) AS calls,
        count(*) FILTER (WHERE status = 'throttled') AS throttles,
        count(*) FILTER (WHERE cost_usd IS NULL) AS unpriced_calls,
        sum(cost_usd) AS cost_usd,
-       sum(input_tokens)::BIGINT AS input_tokens, sum(cache_read_tokens)::BIGINT AS cache_read_tokens,
-       sum(cache_write_tokens)::BIGINT AS cache_write_tokens,
-       sum(output_tokens)::BIGINT AS output_tokens,
+       -- counts come bounded through call_costs (plausible_calls): NULL for implausible ones
+       TRY_CAST(sum(input_tokens) AS BIGINT) AS input_tokens,
+       TRY_CAST(sum(cache_read_tokens) AS BIGINT) AS cache_read_tokens,
+       TRY_CAST(sum(cache_write_tokens) AS BIGINT) AS cache_write_tokens,
+       TRY_CAST(sum(output_tokens) AS BIGINT) AS output_tokens,
        list(DISTINCT model ORDER BY model) AS models, min(ts) AS first_call, max(ts) AS last_call
 FROM call_costs(
         (SELECT date_trunc('hour', min(ts)) FROM llm_calls WHERE trace_id = $trace_id),

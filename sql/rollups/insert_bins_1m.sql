@@ -1,6 +1,7 @@
 -- insert_bins_1m: the minute histograms of every dirty hour: one row per minute x key x
 -- combination of the log-scale bins of TTFT, TTLT, OTPS, prompt tokens (input + cache
 -- read + cache write, when any was reported) and output tokens, with its call count.
+-- Calls come through plausible_calls (0005): implausible counts and their OTPS are NULL.
 -- Parameters: $lo, $hi (TIMESTAMP, hour-aligned): bounds of the dirty hours.
 -- Grain: minute. Runs after delete_bins_1m.sql in the same transaction.
 INSERT INTO rollup_bins_1m
@@ -13,7 +14,6 @@ SELECT date_trunc('minute', ts) AS bucket,
                           + coalesce(cache_write_tokens, 0) END) AS prompt_tokens,
        hist_bin(output_tokens) AS output_tokens,
        count(*)::INTEGER AS n
-FROM llm_calls
-WHERE ts >= $lo AND ts < $hi
-  AND date_trunc('hour', ts) IN (SELECT bucket FROM rollup_dirty WHERE grain = 'hour')
+FROM plausible_calls($lo, $hi)
+WHERE date_trunc('hour', ts) IN (SELECT bucket FROM rollup_dirty WHERE grain = 'hour')
 GROUP BY ALL;

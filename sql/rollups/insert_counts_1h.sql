@@ -5,8 +5,9 @@
 INSERT INTO rollup_counts_1h
 SELECT date_trunc('hour', bucket) AS bucket, key_id,
        sum(requests), sum(errors), sum(throttles), sum(streaming_requests),
-       sum(input_tokens), sum(cache_read_tokens), sum(cache_write_tokens),
-       sum(output_tokens), sum(reasoning_tokens),
+       TRY_CAST(sum(input_tokens) AS BIGINT), TRY_CAST(sum(cache_read_tokens) AS BIGINT),
+       TRY_CAST(sum(cache_write_tokens) AS BIGINT), TRY_CAST(sum(output_tokens) AS BIGINT),
+       TRY_CAST(sum(reasoning_tokens) AS BIGINT),  -- NULL, not a failed run, if one does not fit
        sum(prompt_token_requests), sum(output_token_requests),
        sum(cost_usd), sum(unpriced_requests)
 FROM rollup_counts_1m
