@@ -30,6 +30,7 @@ from collector.records import (
     SpanRecord,
 )
 from collector.settings import DEFAULT_MAX_TOKENS_PER_CALL, AttributionSettings
+from collector.span_admission import Admitted, admit, insert_claims, refusal_messages, stored_owners
 from collector.store import load_sql
 
 _TS = pa.timestamp("us")
@@ -60,6 +61,8 @@ class SpanBatch:
     # spans normalisation refused (not in `spans`), and why: OTLP partial success
     rejected: int = 0
     errors: list[str] = dataclasses.field(default_factory=list)
+    # fingerprint of the ingest key that sent the batch (spans.sender_key); None = open ingest
+    sender_key: str | None = None
 
     @property
     def span_count(self) -> int:
@@ -156,15 +159,16 @@ def _mapping(value: Any) -> dict[str, Any]:
 
 def _resolve_in_batch(key: tuple[str, str], nodes: dict[tuple[str, str], _Node]) -> tuple[str | None, ...]:
     """Own value, else the nearest ancestor's in this batch (sql/ingest/resolve_attribution.sql:
-    the same 128-level bound), with 'unattributed' and the root-name fallback for workflow."""
+    the same 128-level bound, and the same stop below an ancestor of another tenant), with
+    'unattributed' and the root-name fallback for workflow."""
     trace_id = key[0]
     node = nodes[key]
     values = list(node.own)
     depth = 0
     while None in values and depth < _MAX_DEPTH:
         parent = nodes.get((trace_id, node.parent)) if node.parent is not None else None
-        if parent is None:
-            break
+        if parent is None or _other_tenant(values[_TENANT], parent.own[_TENANT]):
+            break  # a batch has one sender, so the tenant is the only boundary to check
         node, depth = parent, depth + 1
         values = [v if v is not None else o for v, o in zip(values, node.own, strict=True)]
     for i in _REQUIRED:
@@ -174,7 +178,14 @@ def _resolve_in_batch(key: tuple[str, str], nodes: dict[tuple[str, str], _Node])
     return tuple(values)
 
 
+def _other_tenant(tenant: str | None, ancestor_tenant: str | None) -> bool:
+    """Whether an ancestor states a tenant other than the one the walk has so far (its
+    own, else the nearest inherited): nothing is inherited from it or above it."""
+    return tenant is not None and ancestor_tenant is not None and ancestor_tenant != tenant
+
+
 _MAX_DEPTH = 128
+_TENANT = ATTRIBUTION_FIELDS.index("tenant")
 _WORKFLOW = ATTRIBUTION_FIELDS.index("workflow")
 _REQUIRED = tuple(ATTRIBUTION_FIELDS.index(f) for f in REQUIRED_ATTRIBUTION)
 
@@ -231,6 +242,8 @@ def write_span_batches(
 ) -> list[WriteOutcome]:
     """Write several batches with one insert per table, as if written one after another.
 
+    A span already stored (or earlier in the group) is a retry when the same sender sent
+    it, and dropped; from another sender it is refused (collector/span_admission.py).
     A trace whose attribution the batch could not resolve alone, because it already has
     stored spans or spans in another batch of this call, is re-resolved in SQL.
     """
@@ -240,19 +253,27 @@ def write_span_batches(
         for trace_id in batch.trace_ids:
             (shared if trace_id in seen else seen).add(trace_id)
     stored = _traces_with_stored_spans(con, seen)
-    spans = pa.concat_tables([b.spans for b in batches])
-    calls = pa.concat_tables([b.calls for b in batches], promote_options="permissive")
-    if shared:  # the same span twice (a retried request): the first one stays
-        spans = _first_of_each(spans, ("trace_id", "span_id"))
-        calls = _first_of_each(calls, ("call_id",))
-    _insert(con, "spans", spans)
-    if calls.num_rows:
-        _insert(con, "llm_calls", calls)
+    admitted = admit(batches, stored_owners(con, batches, stored), stored | shared)
+    _insert_spans_and_calls(con, admitted, now)
     request_ids = sorted({r for b in batches for r in b.request_ids})
     if request_ids:
         merge_request_ids(con, request_ids, now)
     resolve_attribution(con, stored | shared, now)
-    return [WriteOutcome(b.span_count) for b in batches]
+    return [WriteOutcome(b.span_count - len(a.refused), len(a.refused), refusal_messages(a.refused))
+            for b, a in zip(batches, admitted, strict=True)]
+
+
+def _insert_spans_and_calls(con: duckdb.DuckDBPyConnection, admitted: Sequence[Admitted], now: datetime) -> None:
+    spans = pa.concat_tables([a.spans for a in admitted])
+    calls = pa.concat_tables([a.calls for a in admitted], promote_options="permissive")
+    con.register("_in_spans", spans)
+    try:
+        con.execute("INSERT INTO spans BY NAME SELECT * FROM _in_spans ON CONFLICT DO NOTHING")
+        if calls.num_rows:
+            _insert(con, "llm_calls", calls)
+            insert_claims(con, admitted, now)
+    finally:
+        con.unregister("_in_spans")
 
 
 def _traces_with_stored_spans(con: duckdb.DuckDBPyConnection, trace_ids: set[str]) -> set[str]:
@@ -264,15 +285,6 @@ def _traces_with_stored_spans(con: duckdb.DuckDBPyConnection, trace_ids: set[str
     finally:
         con.unregister("_in_traces")
     return {row[0] for row in rows}
-
-
-def _first_of_each(table: pa.Table, key: tuple[str, ...]) -> pa.Table:
-    seen: set[tuple[Any, ...]] = set()
-    keep: list[bool] = []
-    for row in zip(*(table.column(k).to_pylist() for k in key), strict=True):
-        keep.append(row not in seen)
-        seen.add(row)
-    return table.filter(pa.array(keep, pa.bool_()))
 
 
 def _insert(con: duckdb.DuckDBPyConnection, table: str, rows: pa.Table) -> None:

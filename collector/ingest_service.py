@@ -5,6 +5,8 @@ The HTTP and gRPC receivers only translate their protocol to and from `TraceInge
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import hmac
 import logging
 from collections.abc import Callable
@@ -30,38 +32,57 @@ class Accepted:
     message: str
 
 
+@dataclass(frozen=True)
+class Sender:
+    """Who sent an export: the ingest key, by fingerprint (never the key itself), and the
+    tenant bound to it. Both None when ingest is open."""
+
+    key_id: str | None = None
+    tenant: str | None = None
+
+
+OPEN_INGEST = Sender()
+
+
+def key_fingerprint(key: str) -> str:
+    """What the store keeps of an ingest key (spans.sender_key): enough to tell keys
+    apart, useless to present as a key."""
+    return hashlib.sha256(key.encode()).hexdigest()[:16]
+
+
 class TraceIngest:
     def __init__(self, store: Store, settings: Settings, clock: Callable[[], datetime]) -> None:
         self._store = store
         self._settings = settings
         self._clock = clock
-        self._keys = {k.key: k.tenant for k in settings.ingest.api_keys}
+        self._keys = {k.key: Sender(key_fingerprint(k.key), k.tenant) for k in settings.ingest.api_keys}
 
-    def authenticate(self, authorization: str | None, api_key: str | None) -> str | None:
-        """Check the ingest key; return the tenant bound to it (None = not bound).
+    def authenticate(self, authorization: str | None, api_key: str | None) -> Sender:
+        """Check the ingest key; return who it is: its fingerprint and bound tenant.
 
         With no keys configured, ingest is open (loopback by default).
         """
         if not self._keys:
-            return None
+            return OPEN_INGEST
         presented = api_key
         if presented is None and authorization and authorization.lower().startswith("bearer "):
             presented = authorization[7:].strip()
         if presented:
-            for key, tenant in self._keys.items():
+            for key, sender in self._keys.items():
                 if hmac.compare_digest(key.encode(), presented.encode()):
-                    return tenant
+                    return sender
         raise Unauthorized("missing or invalid ingest API key (Authorization: Bearer … or x-api-key)")
 
-    def submit(self, decoded: Decoded, bound_tenant: str | None) -> Future[Accepted]:
+    def submit(self, decoded: Decoded, sender: Sender) -> Future[Accepted]:
         """Normalise and queue for the writer; the future resolves, after COMMIT, to the
         answer: spans refused by the decoder, by normalisation or by the writer are
         counted there (OTLP partial success), never acknowledged as stored."""
         now = self._clock()
         batch = build_span_batch(
-            decoded.records, self._settings.attribution, bound_tenant=bound_tenant, received_at=now,
+            decoded.records, self._settings.attribution, bound_tenant=sender.tenant, received_at=now,
             max_tokens=self._settings.ingest.max_tokens_per_call,
         )
+        batch = dataclasses.replace(batch, sender_key=sender.key_id)
         written = self._store.submit(SpanWrite(batch, now))
         answer: Future[Accepted] = Future()
 

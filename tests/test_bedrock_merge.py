@@ -38,13 +38,13 @@ def botocore_span() -> SpanRecord:
     return span
 
 
-def log_file(tmp_path: Path, span: SpanRecord) -> Path:
+def log_file(tmp_path: Path, span: SpanRecord, tenant: str = "acme") -> Path:
     started = datetime.fromtimestamp(span.start_ns / 1e9, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     record = {
         "schemaType": "ModelInvocationLog", "timestamp": started, "requestId": REQUEST_ID,
         "accountId": "111122223333", "region": "us-east-1", "operation": "Converse",
         "modelId": str(span.attributes.get("gen_ai.request.model")),
-        "requestMetadata": {"tenant": "from-log", "workflow": "support-chat"},
+        "requestMetadata": {"tenant": tenant, "workflow": "support-chat"},
         "input": {"inputTokenCount": 1000, "cacheReadInputTokenCount": 3000},
         "output": {"outputTokenCount": 200,
                    "outputBodyJson": {"stopReason": "end_turn", "metrics": {"latencyMs": 5}}},
@@ -84,4 +84,25 @@ def test_span_and_log_merge_into_one_row_in_either_order(order: str, tmp_path: P
     assert (row["input_tokens"], row["cache_read_tokens"], row["output_tokens"]) == (
         1000, 3000, 200)
     assert (row["tenant"], row["route"]) == ("acme", "/support")
+    assert row["workflow"] == "support-chat"  # requestMetadata fills what the trace lacks
     assert row["ttlt_ms"] == pytest.approx((span.end_ns - span.start_ns) / 1e6)
+
+
+@pytest.mark.parametrize("order", ["span_then_log", "log_then_span"])
+def test_span_and_log_stating_different_tenants_do_not_merge(order: str, tmp_path: Path) -> None:
+    span = botocore_span()
+    settings = Settings(profiles=ProfilesSettings(resolve_with_api=False))
+    path = log_file(tmp_path, span, tenant="globex")
+    store = Store.open(str(tmp_path / "outcrop.duckdb"))
+    try:
+        steps: list[Any] = [lambda: write_span(store, span, settings),
+                            lambda: ingest_once(store, settings, str(path), NOW)]
+        for step in steps if order == "span_then_log" else reversed(steps):
+            step()
+        rows = store.query("SELECT source, tenant, input_tokens FROM llm_calls").to_pylist()
+        listed = store.query("SELECT claimed_tenant, owner_tenant, reason FROM request_id_conflicts").to_pylist()
+    finally:
+        store.close()
+    # the invocation log is AWS's record of whose call it is: the call stays globex's, once
+    assert rows == [{"source": "bedrock_log", "tenant": "globex", "input_tokens": 1000}]
+    assert listed == [{"claimed_tenant": "acme", "owner_tenant": "globex", "reason": "tenant_mismatch"}]

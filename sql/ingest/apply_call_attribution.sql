@@ -1,8 +1,10 @@
 -- apply_call_attribution: write the resolved attribution of `_resolved` into the
--- `llm_calls` rows of those spans. A span's own or inherited value wins; for a call also
--- seen in an invocation log, the log's requestMetadata fills what the trace lacks; the
--- root span's name is the last resort for workflow. Parameter: $1 = now. Changed rows get
--- a new write_seq, so rollups re-process their windows.
+-- `llm_calls` rows of those spans. A span's own or inherited value wins, except the
+-- tenant of a call also seen in an invocation log: the log is AWS's record of whose call
+-- it is, so a tenant it states wins (a span stating another one is not merged, see
+-- decide_claims). Otherwise the log's requestMetadata fills what the trace lacks; the root
+-- span's name is the last resort for workflow. Parameter: $1 = now. Changed rows get a
+-- new write_seq, so rollups re-process their windows.
 UPDATE llm_calls
 SET tenant = n.tenant, route = n.route, workflow = n.workflow, feature = n.feature,
     user_id = n.user_id, prompt_version = n.prompt_version, environment = n.environment,
@@ -10,7 +12,7 @@ SET tenant = n.tenant, route = n.route, workflow = n.workflow, feature = n.featu
 FROM (
     SELECT
         l.call_id,
-        coalesce(r.tenant, b.tenant, 'unattributed') AS tenant,
+        coalesce(b.tenant, r.tenant, 'unattributed') AS tenant,
         coalesce(r.route, b.route, 'unattributed') AS route,
         coalesce(r.workflow, b.workflow, r.root_name, 'unattributed') AS workflow,
         coalesce(r.feature, b.feature) AS feature,

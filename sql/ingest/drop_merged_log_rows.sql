@@ -1,4 +1,4 @@
--- drop_merged_log_rows: once a span of the same request id is stored, the log-only row
+-- drop_merged_log_rows: once a span call of the same request id is counted, the log-only row
 -- of a request in `_traced` (find_traced_requests) is replaced by the merged row, so
 -- totals never count the call twice.
 DELETE FROM llm_calls

@@ -1,7 +1,7 @@
--- merge_traced_calls: a traced call (a span's llm_calls row) whose request id is in
--- `_traced` (find_traced_requests) and also in an invocation log becomes one 'merged' row: token
--- counts, model and account from Bedrock; client latency, streaming and status from the
--- span (TTFT from the log when the span has none). Parameter: $1 = now.
+-- merge_traced_calls: the counted span call of each request in `_traced`
+-- (find_traced_requests) that also has an invocation log becomes its one 'merged' row:
+-- token counts, model and account from Bedrock; client latency, streaming and status from
+-- the span (TTFT from the log when the span has none). Parameter: $1 = now.
 UPDATE llm_calls
 SET source = 'merged',
     input_tokens = b.input_tokens,
@@ -24,5 +24,4 @@ SET source = 'merged',
     write_seq = nextval('llm_calls_write_seq')
 FROM bedrock_invocations b
 JOIN _traced t ON t.request_id = b.request_id
-WHERE llm_calls.request_id = b.request_id
-  AND llm_calls.trace_id IS NOT NULL;
+WHERE llm_calls.call_id = t.call_id;
