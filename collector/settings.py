@@ -19,6 +19,8 @@ from pydantic_settings import (
 )
 
 DEFAULT_DB = "./outcrop.duckdb"
+# ingest.max_tokens_per_call; sql/migrations/0005_token_bound.sql has the same default
+DEFAULT_MAX_TOKENS_PER_CALL = 100_000_000
 
 
 class _Section(BaseModel):
@@ -60,6 +62,10 @@ class IngestSettings(_Section):
     max_seconds: float = Field(300.0, gt=0)
     # an unfinished gzip file is decompressed from its first byte again, so very large ones are skipped
     max_file_bytes: int = Field(256 * 1024 * 1024, gt=0)
+    # Most tokens of each kind one model call can report; above it (or negative) a span is
+    # rejected and an invocation-log line is a bad record. The largest context windows are
+    # about 1M tokens. The ceiling keeps a day of bounded counts inside the BIGINT sums.
+    max_tokens_per_call: int = Field(DEFAULT_MAX_TOKENS_PER_CALL, gt=0, le=1_000_000_000)
 
 
 class AttributionSettings(_Section):

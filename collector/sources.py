@@ -58,7 +58,8 @@ class SourceContext:
         def body(uri: str) -> Any:
             return fetch_body(self.clients, uri)
         budget = budget or RunBudget.from_settings(self.settings.ingest)
-        return LogReader(source, self.settings.attribution, self.resolver, body, budget)
+        return LogReader(source, self.settings.attribution, self.resolver, body, budget,
+                         max_tokens=self.settings.ingest.max_tokens_per_call)
 
 
 def ingest_once(store: Store, settings: Settings, source: str, now: datetime, *,

@@ -36,7 +36,7 @@ from collector.profiles import ProfileResolver, record_resolutions
 from collector.receivers.budget import RunBudget
 from collector.receivers.local_files import log_files, open_regular, skip_file
 from collector.records import LlmCall
-from collector.settings import AttributionSettings
+from collector.settings import DEFAULT_MAX_TOKENS_PER_CALL, AttributionSettings
 from collector.store import Store
 
 log = logging.getLogger(__name__)
@@ -84,12 +84,14 @@ class LogReader:
         resolver: ProfileResolver,
         fetch_body: BodyFetcher | None = None,
         budget: RunBudget | None = None,
+        max_tokens: int = DEFAULT_MAX_TOKENS_PER_CALL,
     ) -> None:
         self.source = source
         self._keys = keys
         self._resolver = resolver
         self._fetch_body = fetch_body
         self.budget = budget or RunBudget()
+        self._max_tokens = max_tokens  # ingest.max_tokens_per_call: above it a line is malformed
 
     def add_line(self, batch: Batch, raw: bytes | str, location: str, line: int) -> None:
         batch.lines += 1
@@ -120,7 +122,7 @@ class LogReader:
             self.add_error(batch, location, line, str(exc), excerpt)
 
     def add_record(self, batch: Batch, obj: Any, location: str, line: int) -> None:
-        call = parse_record(self._with_body(obj, location, line), self._keys)
+        call = parse_record(self._with_body(obj, location, line), self._keys, self._max_tokens)
         if call.inference_profile is not None or call.model is None:
             self._resolver.apply(call)
         batch.calls.append(call)
