@@ -31,6 +31,12 @@ class Unauthorized(OutcropError):
     http_status = 401
 
 
+class Forbidden(OutcropError):
+    """A request the read API refuses whoever sends it: a foreign Host or Origin."""
+
+    http_status = 403
+
+
 class Overloaded(OutcropError):
     """The write queue is full: push back, never drop."""
 
@@ -61,19 +67,7 @@ class SourceNotFound(OutcropError):
     http_status = 400
 
 
-class SourceRefused(OutcropError):
-    """An admin ingest source outside what the configuration allows; names the setting."""
+class RequestTimeout(OutcropError):
+    """A client too slow to send its request (slowloris): answered 408, connection closed."""
 
-    http_status = 403
-
-
-class BadSource(OutcropError):
-    """An ingest source that is not an invocation-log file (wrong name or kind of file)."""
-
-    http_status = 400
-
-
-class IngestBusy(OutcropError):
-    """An admin ingest is already running; the next one waits its turn."""
-
-    http_status = 409
+    http_status = 408

@@ -10,7 +10,7 @@ import os
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ByteSize, ConfigDict, Field, IPvAnyAddress, ValidationError
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -41,6 +41,18 @@ class ServerSettings(_Section):
     admin_token: str | None = None
     query_max_rows: int = Field(100_000, gt=0)
     query_timeout_seconds: float = Field(30.0, gt=0)
+    # DuckDB's memory limit for the whole database (its default is 80% of RAM), and the
+    # most one ad-hoc read may add to it before it is stopped, so a read cannot starve ingest.
+    memory_limit: ByteSize = ByteSize(2 * 1024**3)
+    query_memory_limit: ByteSize = ByteSize(1024**3)
+    # Read API requests: names a browser may use in Host besides loopback and server.host
+    # (DNS rebinding), page origins allowed to call it (cross-site requests), and reverse
+    # proxies whose requests never count as loopback.
+    allowed_hosts: tuple[Annotated[str, Field(min_length=1)], ...] = ()
+    allowed_origins: tuple[Annotated[str, Field(min_length=1)], ...] = ()
+    trusted_proxies: tuple[IPvAnyAddress, ...] = ()
+    api_max_body_bytes: int = Field(1024 * 1024, gt=0)
+    api_body_timeout_seconds: float = Field(10.0, gt=0)
 
 
 class IngestKey(_Section):
