@@ -67,6 +67,24 @@ class SourceNotFound(OutcropError):
     http_status = 400
 
 
+class SourceRefused(OutcropError):
+    """An admin ingest source outside what the configuration allows; names the setting."""
+
+    http_status = 403
+
+
+class BadSource(OutcropError):
+    """An ingest source that is not an invocation-log file (wrong name or kind of file)."""
+
+    http_status = 400
+
+
+class IngestBusy(OutcropError):
+    """An admin ingest is already running; the next one waits its turn."""
+
+    http_status = 409
+
+
 class RequestTimeout(OutcropError):
     """A client too slow to send its request (slowloris): answered 408, connection closed."""
 
