@@ -46,8 +46,6 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 def cmd_sql(args: argparse.Namespace) -> int:
     from collector.access import query_table, running_server
-    from collector.readonly import check_read_only, limited
-    from collector.store import connect
 
     settings = _settings(args)
     max_rows = args.limit or settings.server.query_max_rows
@@ -55,17 +53,28 @@ def cmd_sql(args: argparse.Namespace) -> int:
     if url is not None:
         table, truncated = query_table(url, args.statement, max_rows, settings.server.admin_token)
     else:
-        check_read_only(args.statement)
-        con = connect(args.db, read_only=True)
-        try:
-            table = con.sql(limited(args.statement, max_rows)).to_arrow_table()
-        finally:
-            con.close()
+        table = _sql_on_file(args.db, args.statement, max_rows, settings)
         truncated = table.num_rows > max_rows
     sys.stdout.write(format_table(table.slice(0, max_rows), args.format))
     if truncated:
         print(f"(output cut at {max_rows} rows)", file=sys.stderr)
     return 0
+
+
+def _sql_on_file(db: str, statement: str, max_rows: int, settings: Settings) -> pa.Table:
+    """`outcrop sql` with no server: the same checks and bounds as the server's /v1/sql."""
+    from collector.read_limits import ReadBounds, run_bounded
+    from collector.readonly import check_read_only, limited
+    from collector.store import connect
+
+    cfg = settings.server
+    con = connect(db, read_only=True, memory_limit=cfg.memory_limit)
+    try:
+        check_read_only(statement, con)
+        bounds = ReadBounds(cfg.query_timeout_seconds, cfg.query_memory_limit)
+        return run_bounded(con, limited(statement, max_rows), None, bounds)
+    finally:
+        con.close()
 
 
 def with_store(db: str, settings: Settings, remote: Callable[[str], Any],

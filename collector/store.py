@@ -26,6 +26,7 @@ import duckdb
 import pyarrow as pa
 
 from collector.errors import Overloaded, ShuttingDown, StoreLocked
+from collector.read_limits import ReadBounds, run_bounded
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +41,16 @@ _MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 # writer's time; a larger WAL checkpoints less often. Every commit still syncs the WAL
 # (durability is unchanged); only recovery after a crash replays more.
 CHECKPOINT_THRESHOLD = "256MB"
+# Every connection, read-write included: no file but the database's own, no network, no
+# extension installed or loaded behind our back (the wheel links json, parquet and icu in),
+# no Python variables scanned as tables. The writer needs none of it: it inserts from
+# registered Arrow tables and reads migrations in Python. `lock_configuration` then keeps
+# any statement from turning it back on.
+SANDBOX = {
+    "enable_external_access": False,
+    "autoinstall_known_extensions": False,
+    "autoload_known_extensions": False,
+}
 
 
 def utcnow() -> datetime:
@@ -99,10 +110,10 @@ class Store:
         self._thread.start()
 
     @classmethod
-    def open(cls, path: str, *, queue_max: int = 256, group_max: int = 64) -> Store:
-        con = connect(path, read_only=False)
+    def open(cls, path: str, *, queue_max: int = 256, group_max: int = 64,
+             memory_limit: int | None = None) -> Store:
+        con = connect(path, read_only=False, memory_limit=memory_limit)
         apply_migrations(con)
-        con.execute(f"SET checkpoint_threshold = '{CHECKPOINT_THRESHOLD}'")
         _warm_up_arrow(con)
         return cls(con, path, queue_max=queue_max, group_max=group_max)
 
@@ -180,15 +191,14 @@ class Store:
         params: Sequence[Any] | Mapping[str, Any] | None = None,
         *,
         timeout: float | None = None,
+        memory_budget: int | None = None,
     ) -> pa.Table:
-        """Run a read on a cursor of its own (DuckDB MVCC: it sees committed data)."""
+        """Run a read on a cursor of its own (DuckDB MVCC: it sees committed data), stopped
+        past `timeout` seconds or past `memory_budget` bytes of added working memory."""
         cur = self._con.cursor()
-        timer = _interrupt_after(cur, timeout)
         try:
-            return cur.sql(sql, params=params or None).to_arrow_table()
+            return run_bounded(cur, sql, params, ReadBounds(timeout, memory_budget))
         finally:
-            if timer is not None:
-                timer.cancel()
             cur.close()
 
     def cursor(self) -> duckdb.DuckDBPyConnection:
@@ -230,21 +240,19 @@ def _warm_up_arrow(con: duckdb.DuckDBPyConnection) -> None:
     con.unregister("_warm_up")
 
 
-def _interrupt_after(cur: duckdb.DuckDBPyConnection, timeout: float | None) -> threading.Timer | None:
-    if timeout is None:
-        return None
-    timer = threading.Timer(timeout, cur.interrupt)
-    timer.daemon = True
-    timer.start()
-    return timer
-
-
-def connect(path: str, *, read_only: bool) -> duckdb.DuckDBPyConnection:
-    """Open the file, turning DuckDB's lock error into one that says what to do."""
+def connect(path: str, *, read_only: bool, memory_limit: int | None = None) -> duckdb.DuckDBPyConnection:
+    """Open the file sandboxed (SANDBOX) and locked, with `memory_limit` bytes for the whole
+    database (None: DuckDB's default, 80% of RAM), turning DuckDB's lock error into one that
+    says what to do."""
     if read_only and path != ":memory:" and not Path(path).exists():
         raise StoreLocked(f"database file {path!r} does not exist yet; run `outcrop serve` or ingest first")
+    config: dict[str, Any] = dict(SANDBOX)
+    if memory_limit is not None:
+        config["memory_limit"] = f"{int(memory_limit)}B"
+    if not read_only:
+        config["checkpoint_threshold"] = CHECKPOINT_THRESHOLD
     try:
-        con = duckdb.connect(path, read_only=read_only)
+        con = duckdb.connect(path, read_only=read_only, config=config)
     except duckdb.IOException as exc:
         if "lock" in str(exc).lower():
             raise StoreLocked(
@@ -253,7 +261,12 @@ def connect(path: str, *, read_only: bool) -> duckdb.DuckDBPyConnection:
                 "`outcrop serve` runs, use the CLI commands, which go through its API."
             ) from None
         raise
-    con.execute("SET TimeZone = 'UTC'")
+    if con.sql("SELECT current_setting('lock_configuration')").fetchall() == [(True,)]:
+        return con  # a database this process has open already, set up by its first connection
+    # GLOBAL: cursors are connections of their own and take the database's default.
+    # TimeZone belongs to the icu extension, so it cannot go in `config`.
+    con.execute("SET GLOBAL TimeZone = 'UTC'")
+    con.execute("SET lock_configuration = true")
     return con
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from typing import Any
 
 import requests
@@ -63,3 +64,29 @@ def test_sql_errors_are_one_line_on_the_file_and_400_through_the_server(server: 
     assert "Traceback" not in result.stderr
     resp = requests.post(server.api_url + "/v1/sql", json={"sql": "SELECT * FROM no_such_table"}, timeout=10)
     assert resp.status_code == 400 and "no_such_table" in resp.json()["message"]
+
+
+COMMENTED = ["SELECT 1 AS one -- trailing comment", "SELECT 1 AS one /* block comment */",
+             "SELECT 1 AS one; -- after the semicolon", "SELECT 1 AS one -- comment\n;"]
+
+
+def test_trailing_comments_are_part_of_the_statement(server: Any, tmp_path: Any) -> None:
+    for statement in COMMENTED:
+        resp = requests.post(server.api_url + "/v1/sql", json={"sql": statement}, timeout=10)
+        assert resp.status_code == 200 and resp.json() == [{"one": 1}], (statement, resp.text)
+    file_db = str(tmp_path / "file.duckdb")
+    Store.open(file_db).close()
+    for statement in COMMENTED[:2]:
+        result = outcrop("sql", statement, "--db", file_db, "--format", "json")
+        assert result.returncode == 0, result.stderr
+        assert json.loads(result.stdout) == [{"one": 1}]
+
+
+def test_sql_on_the_file_stops_at_the_query_timeout(db_path: str) -> None:
+    Store.open(db_path).close()
+    env = {**os.environ, "OUTCROP_SERVER__QUERY_TIMEOUT_SECONDS": "1"}
+    result = outcrop("sql", "SELECT count(*) FROM range(1000000) a, range(1000000) b", "--db", db_path,
+                     env=env, timeout=60)
+    assert result.returncode == 1
+    assert result.stderr.startswith("outcrop: ") and len(result.stderr.strip().splitlines()) == 1
+    assert "server.query_timeout_seconds" in result.stderr and "1 s" in result.stderr

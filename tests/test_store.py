@@ -9,7 +9,7 @@ import threading
 import duckdb
 import pytest
 
-from collector.errors import StoreLocked
+from collector.errors import QueryError, StoreLocked
 from collector.store import Store, apply_migrations, connect, migration_files
 
 
@@ -76,7 +76,7 @@ def test_file_held_by_another_process_names_the_file(db_path: str) -> None:
 
 
 def test_read_query_times_out(store: Store) -> None:
-    with pytest.raises(duckdb.Error):
+    with pytest.raises(QueryError, match=r"longer than 0\.2 s \(server\.query_timeout_seconds\)"):
         store.query("SELECT count(*) FROM range(100000000000) a", timeout=0.2)
 
 
