@@ -28,6 +28,10 @@ GROUP_KEYS: tuple[str, ...] = ("tenant", "route", "workflow", "model", "region")
 GRAINS: tuple[str, ...] = ("1m", "1h", "1d")
 MAX_ROWS = 100_000
 _PARAM = re.compile(r"\$([a-z_][a-z0-9_]*)")
+# The times a read may ask for: telemetry holds nothing before the Unix epoch (OTLP counts
+# from it), and day and hour arithmetic near year 9999 overflows Python's datetime.
+EARLIEST = datetime(1970, 1, 1)
+LATEST = datetime(2200, 1, 1)
 
 
 
@@ -87,7 +91,8 @@ def run_query(source: Source, name: str, params: Mapping[str, Any], row_limit: i
         raise QueryError(
             f"query {name!r} takes no parameter {', '.join(map(repr, unknown))}; it takes: {', '.join(query.params)}"
         )
-    if not isinstance(row_limit, int) or not 0 < row_limit <= MAX_ROWS:
+    # + 1: a caller may fetch one row past its cap to tell that the answer was cut
+    if not isinstance(row_limit, int) or not 0 < row_limit <= MAX_ROWS + 1:
         raise QueryError(f"row_limit must be an integer from 1 to {MAX_ROWS}")
     if query.requires is not None and not _table_exists(source, query.requires):
         return pa.table({c: pa.array([], pa.null()) for c in query.columns})
@@ -139,6 +144,12 @@ def _when(params: Mapping[str, Any], name: str) -> datetime:
     value = params.get(name)
     if value is None:
         raise QueryError(f"parameter {name!r} is required (ISO 8601 UTC timestamp)")
+    return parse_time(value, name)
+
+
+def parse_time(value: Any, name: str) -> datetime:
+    """A time parameter (ISO 8601 text or datetime) as naive UTC, or a QueryError naming it."""
+    given = value
     if isinstance(value, str):
         try:
             value = datetime.fromisoformat(value.replace("Z", "+00:00"))
@@ -146,7 +157,14 @@ def _when(params: Mapping[str, Any], name: str) -> datetime:
             raise QueryError(f"parameter {name!r}: not an ISO 8601 timestamp: {value!r}") from None
     if not isinstance(value, datetime):
         raise QueryError(f"parameter {name!r} must be a timestamp, not {type(value).__name__}")
-    return _to_utc(value) if value.tzinfo is not None else value
+    try:
+        utc = _to_utc(value) if value.tzinfo is not None else value
+    except OverflowError:  # an offset that pushes year 1 or 9999 past the calendar
+        utc = None
+    if utc is None or not EARLIEST <= utc <= LATEST:
+        raise QueryError(f"parameter {name!r} must be from {EARLIEST:%Y-%m-%d} to {LATEST:%Y-%m-%d} (UTC), "
+                         f"got {str(given)!r}")
+    return utc
 
 
 def _to_utc(value: datetime) -> datetime:

@@ -13,7 +13,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from analytics.queries import GROUP_KEYS, QueryError
+from analytics.queries import GROUP_KEYS, QueryError, parse_time
 from collector.formatting import FORMATS, format_table
 
 RunQuery = Callable[[str, dict[str, Any]], pa.Table]
@@ -52,13 +52,8 @@ def add_report_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--format", dest="fmt", choices=FORMATS, default="table")
 
 
-def _parse_when(text: str | None, default: datetime) -> datetime:
-    if not text:
-        return default
-    value = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    if value.tzinfo is not None:
-        value = (value - (value.utcoffset() or timedelta(0))).replace(tzinfo=None)
-    return value
+def _parse_when(text: str | None, default: datetime, name: str) -> datetime:
+    return parse_time(text, name) if text else default
 
 
 def _parse_where(items: Sequence[str]) -> dict[str, list[str]]:
@@ -77,8 +72,8 @@ def run_report_command(args: argparse.Namespace, run_query_fn: RunQuery, now: da
 
     clock_now = now or datetime.now(UTC).replace(tzinfo=None)
     try:
-        end = _parse_when(args.end, clock_now)
-        start = _parse_when(args.start, end - timedelta(days=1))
+        end = _parse_when(args.end, clock_now, "to")
+        start = _parse_when(args.start, end - timedelta(days=1), "from")
         by = [k.strip() for k in args.by.split(",") if k.strip()]
         table = build_report(run_query_fn, args.kind, start, end, by, _parse_where(args.where))
     except (QueryError, ValueError) as exc:
