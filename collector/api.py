@@ -2,13 +2,14 @@
 and the admin calls the CLI uses while a server owns the database.
 
 Named queries are token-protected when `server.api_token` is set. Ad-hoc SQL and admin
-calls answer only on loopback, or to a request carrying `server.admin_token`.
+calls answer only to local callers, or to a request carrying `server.admin_token`. Which
+requests are answered at all (Host, Origin, JSON bodies) is `collector.api_guard`'s; every
+read on a user's behalf is bounded in rows, time and memory.
 """
 
 from __future__ import annotations
 
 import hmac
-import ipaddress
 import logging
 from collections.abc import Callable
 from datetime import datetime
@@ -22,12 +23,27 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from collector.errors import OutcropError, QueryError, Unauthorized
+from collector.api_guard import RequestPolicy
+from collector.errors import OutcropError, QueryError, RequestTimeout, Unauthorized
 from collector.readonly import ARROW_STREAM, check_read_only, limited, to_arrow_ipc, to_json_rows
 from collector.settings import Settings
-from collector.store import Store
+from collector.store import Store, load_sql
 
 log = logging.getLogger(__name__)
+
+TRACE_SPANS = load_sql("read/trace_spans.sql")
+
+
+class BoundedReader:
+    """The store as named queries see it: every read within the API's time and memory bounds."""
+
+    def __init__(self, store: Store, settings: Settings) -> None:
+        self._store = store
+        self._timeout = settings.server.query_timeout_seconds
+        self._memory = settings.server.query_memory_limit
+
+    def query(self, sql: str, params: Any = None) -> pa.Table:
+        return self._store.query(sql, params, timeout=self._timeout, memory_budget=self._memory)
 
 
 class ApiHandlers:
@@ -36,6 +52,8 @@ class ApiHandlers:
         self.settings = settings
         self.clock = clock
         self.ready = False
+        self.policy = RequestPolicy.from_settings(settings.server)
+        self.reader = BoundedReader(store, settings)
 
     # -- helpers ----------------------------------------------------------------
 
@@ -54,13 +72,9 @@ class ApiHandlers:
         admin = self.settings.server.admin_token
         if admin is not None and self._token_ok(request, admin):
             return
-        host = request.client.host if request.client else ""
-        try:
-            loopback = ipaddress.ip_address(host).is_loopback
-        except ValueError:
-            loopback = False
-        if not loopback:
-            raise Unauthorized("admin calls answer only on loopback or with the admin token")
+        if not self.policy.is_local(request):
+            raise Unauthorized("ad-hoc SQL and admin calls answer only to local callers (loopback, not "
+                               "through a proxy) or with the admin token")
 
     def _row_limit(self, body: dict[str, Any]) -> int:
         """The request's `limit`, capped at server.query_max_rows."""
@@ -89,12 +103,14 @@ class ApiHandlers:
         if not isinstance(statement, str):
             raise QueryError("body must be {\"sql\": \"SELECT …\"}")
         max_rows = self._row_limit(body)
-        check_read_only(statement)
+        cur = self.store.cursor()
         try:
-            table = self.store.query(
-                limited(statement, max_rows), timeout=self.settings.server.query_timeout_seconds
-            )
-        except duckdb.Error as exc:  # the statement's own fault: unknown table, bad types, timeout
+            check_read_only(statement, cur)
+        finally:
+            cur.close()
+        try:
+            table = self.reader.query(limited(statement, max_rows))
+        except duckdb.Error as exc:  # the statement's own fault: unknown table, bad types
             raise QueryError(str(exc)) from None
         truncated = table.num_rows > max_rows
         return self._table_response(request, table.slice(0, max_rows), truncated)
@@ -108,8 +124,8 @@ class ApiHandlers:
         if not isinstance(params, dict):
             raise QueryError("params must be an object")
         max_rows = self._row_limit(body)
-        table = run_query(self.store, name, params, max_rows)
-        return self._table_response(request, table, table.num_rows >= max_rows)
+        table = run_query(self.reader, name, params, max_rows + 1)
+        return self._table_response(request, table.slice(0, max_rows), table.num_rows > max_rows)
 
     def list_queries(self, request: Request) -> Response:
         self._require_reader(request)
@@ -120,10 +136,9 @@ class ApiHandlers:
     def trace(self, request: Request) -> Response:
         self._require_reader(request)
         trace_id = request.path_params["trace_id"].lower()
-        table = self.store.query(
-            "SELECT * FROM spans WHERE trace_id = ? ORDER BY start_time, span_id", [trace_id]
-        )
-        return self._table_response(request, table, False)
+        max_rows = self.settings.server.query_max_rows
+        table = self.reader.query(TRACE_SPANS, {"trace_id": trace_id, "limit": max_rows + 1})
+        return self._table_response(request, table.slice(0, max_rows), table.num_rows > max_rows)
 
     def ingest(self, request: Request, body: dict[str, Any]) -> Response:
         self._require_admin(request)
@@ -149,23 +164,25 @@ def _json(value: Any, status: int = 200) -> Response:
     return Response(body, status_code=status, media_type="application/json")
 
 
-def _guard(fn: Callable[..., Response], with_body: bool) -> Callable[[Request], Any]:
+def _error(exc: OutcropError) -> Response:
+    response = _json({"error": type(exc).__name__, "message": str(exc)}, exc.http_status)
+    if isinstance(exc, RequestTimeout):  # the rest of a slow body is not worth waiting for
+        response.headers["connection"] = "close"
+    return response
+
+
+def _guard(fn: Callable[..., Response], with_body: bool, policy: RequestPolicy) -> Callable[[Request], Any]:
     async def endpoint(request: Request) -> Response:
         from starlette.concurrency import run_in_threadpool
 
         try:
+            policy.check_caller(request)
             if with_body:
-                raw = await request.body()
-                try:
-                    body = orjson.loads(raw) if raw else {}
-                except orjson.JSONDecodeError as exc:
-                    raise QueryError(f"request body is not JSON: {exc}") from None
-                if not isinstance(body, dict):
-                    raise QueryError("request body must be a JSON object")
+                body = await policy.read_json(request)
                 return await run_in_threadpool(fn, request, body)
             return await run_in_threadpool(fn, request)
         except OutcropError as exc:
-            return _json({"error": type(exc).__name__, "message": str(exc)}, exc.http_status)
+            return _error(exc)
         except Exception as exc:  # noqa: BLE001 - a failed read must answer, not hang
             log.exception("API call failed")
             return _json({"error": type(exc).__name__, "message": str(exc)}, 500)
@@ -174,15 +191,15 @@ def _guard(fn: Callable[..., Response], with_body: bool) -> Callable[[Request], 
 
 
 def create_api(handlers: ApiHandlers) -> Starlette:
-    h = handlers
+    h, p = handlers, handlers.policy
     return Starlette(
         routes=[
-            Route("/healthz", _guard(h.healthz, False)),
-            Route("/v1/queries", _guard(h.list_queries, False)),
-            Route("/v1/queries/{name}", _guard(h.named_query, True), methods=["POST"]),
-            Route("/v1/traces/{trace_id}", _guard(h.trace, False)),
-            Route("/v1/sql", _guard(h.sql, True), methods=["POST"]),
-            Route("/v1/admin/ingest", _guard(h.ingest, True), methods=["POST"]),
-            Route("/v1/admin/jobs", _guard(h.jobs, True), methods=["POST"]),
+            Route("/healthz", _guard(h.healthz, False, p)),
+            Route("/v1/queries", _guard(h.list_queries, False, p)),
+            Route("/v1/queries/{name}", _guard(h.named_query, True, p), methods=["POST"]),
+            Route("/v1/traces/{trace_id}", _guard(h.trace, False, p)),
+            Route("/v1/sql", _guard(h.sql, True, p), methods=["POST"]),
+            Route("/v1/admin/ingest", _guard(h.ingest, True, p), methods=["POST"]),
+            Route("/v1/admin/jobs", _guard(h.jobs, True, p), methods=["POST"]),
         ]
     )

@@ -89,7 +89,8 @@ class OutcropServer:
         api_sock = _bind(cfg.host, cfg.api_port, "server.api_port")
         self.ports.http = http_sock.getsockname()[1]
         self.ports.api = api_sock.getsockname()[1]
-        self.store = Store.open(self.db_path, queue_max=cfg.queue_max_batches, group_max=cfg.group_commit_max_batches)
+        self.store = Store.open(self.db_path, queue_max=cfg.queue_max_batches, group_max=cfg.group_commit_max_batches,
+                                memory_limit=cfg.memory_limit)
         ingest = TraceIngest(self.store, self.settings, self.clock)
         handlers = ApiHandlers(self.store, self.settings, self.clock)
         try:
@@ -102,8 +103,9 @@ class OutcropServer:
         apps = ((create_app(ingest, cfg), http_sock), (create_api(handlers), api_sock))
         tasks = []
         for app, sock in apps:
+            # proxy_headers off: the socket peer decides who is local (collector.api_guard)
             config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off",
-                                    timeout_graceful_shutdown=10)
+                                    timeout_graceful_shutdown=10, proxy_headers=False)
             server = _QuietServer(config)
             self._servers.append(server)
             tasks.append(asyncio.create_task(server.serve(sockets=[sock])))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from typing import Any
 
 import pyarrow as pa
@@ -46,7 +47,8 @@ def test_bad_query_requests_say_what_is_wrong(server: Any) -> None:
     bad_key = requests.post(server.api_url + "/v1/queries/usage",
                             json={"params": {**RANGE, "by": ["tenant; DROP TABLE spans"]}}, timeout=10)
     assert bad_key.status_code == 400 and "unknown group key" in bad_key.json()["message"]
-    not_json = requests.post(server.api_url + "/v1/queries/usage", data=b"{", timeout=10)
+    not_json = requests.post(server.api_url + "/v1/queries/usage", data=b"{", timeout=10,
+                             headers={"content-type": "application/json"})
     assert not_json.status_code == 400 and "not JSON" in not_json.json()["message"]
 
 
@@ -62,3 +64,122 @@ def test_api_token_protects_reads(server_factory: Any) -> None:
     ok = requests.get(server.api_url + "/v1/queries", headers={"authorization": "Bearer s3cret-token"}, timeout=10)
     assert ok.status_code == 200
     assert requests.get(server.api_url + "/healthz", timeout=10).status_code == 200  # probes need no token
+
+
+def _sql(server: Any, statement: str = "SELECT 1 AS one", **headers: str) -> requests.Response:
+    return requests.post(server.api_url + "/v1/sql", json={"sql": statement},
+                         headers={k.replace("_", "-"): v for k, v in headers.items()}, timeout=30)
+
+
+def test_post_bodies_must_be_json(server: Any) -> None:
+    body = b'{"sql": "SELECT 1 AS one"}'
+    for content_type in ("text/plain", "application/x-www-form-urlencoded", None):
+        headers = {"content-type": content_type} if content_type else {}
+        resp = requests.post(server.api_url + "/v1/sql", data=body, headers=headers, timeout=10)
+        assert resp.status_code == 415, (content_type, resp.text)
+        assert "application/json" in resp.json()["message"]
+    jobs = requests.post(server.api_url + "/v1/admin/jobs", data=b"", headers={"content-type": "text/plain"},
+                         timeout=10)
+    assert jobs.status_code == 415
+    ok = requests.post(server.api_url + "/v1/sql", data=body,
+                       headers={"content-type": "application/json; charset=utf-8"}, timeout=10)
+    assert ok.status_code == 200 and ok.json() == [{"one": 1}]
+
+
+def test_the_host_header_must_name_this_server(server_factory: Any) -> None:
+    server = server_factory(server={"allowed_hosts": ["outcrop.internal"]})
+    port = server.server.ports.api
+    for host in ("attacker.example", f"attacker.example:{port}", f"localhost.attacker.example:{port}"):
+        resp = requests.get(server.api_url + "/v1/queries", headers={"host": host}, timeout=10)
+        assert resp.status_code == 403, host
+        assert host.split(":")[0] in resp.json()["message"] and "server.allowed_hosts" in resp.json()["message"]
+        assert _sql(server, host=host).status_code == 403
+    for host in (f"localhost:{port}", f"127.0.0.1:{port}", f"[::1]:{port}", "outcrop.internal",
+                 f"OUTCROP.internal:{port}"):
+        assert _sql(server, host=host).status_code == 200, host
+
+
+def test_cross_site_origins_are_refused(server: Any) -> None:
+    for origin in ("http://attacker.example", "null", server.api_url):
+        resp = _sql(server, origin=origin)
+        assert resp.status_code == 403, origin
+        assert origin in resp.json()["message"] and "server.allowed_origins" in resp.json()["message"]
+    assert requests.get(server.api_url + "/v1/queries", headers={"origin": "http://attacker.example"},
+                        timeout=10).status_code == 403
+
+
+def test_listed_origins_are_answered(server_factory: Any) -> None:
+    listed = server_factory(server={"allowed_origins": ["http://localhost:8501"]})
+    assert _sql(listed, origin="http://localhost:8501").json() == [{"one": 1}]
+    assert _sql(listed, origin="http://attacker.example").status_code == 403
+
+
+def test_forwarded_requests_do_not_count_as_loopback(server: Any) -> None:
+    """A local reverse proxy passing a caller's X-Forwarded-For must not make it local."""
+    assert _sql(server).status_code == 200
+    for header, value in (("x_forwarded_for", "127.0.0.1"), ("x_forwarded_for", "203.0.113.9"),
+                          ("forwarded", "for=127.0.0.1"), ("x_real_ip", "127.0.0.1")):
+        resp = _sql(server, **{header: value})
+        assert resp.status_code == 401, (header, value)
+        assert "admin token" in resp.json()["message"]
+
+
+def test_requests_through_a_configured_proxy_need_the_admin_token(server_factory: Any) -> None:
+    server = server_factory(server={"trusted_proxies": ["127.0.0.1"], "admin_token": "admin-s3cret"})
+    assert _sql(server).status_code == 401
+    jobs = requests.post(server.api_url + "/v1/admin/jobs", json={"names": ["rollups"]}, timeout=30)
+    assert jobs.status_code == 401
+    assert _sql(server, authorization="Bearer admin-s3cret").json() == [{"one": 1}]
+
+
+def test_api_bodies_are_bounded_in_size_and_time(server_factory: Any) -> None:
+    server = server_factory(server={"api_max_body_bytes": 1024, "api_body_timeout_seconds": 0.5})
+    big = requests.post(server.api_url + "/v1/sql", json={"sql": "SELECT 1", "pad": "x" * 2000}, timeout=10)
+    assert big.status_code == 413 and "1024" in big.json()["message"]
+    pieces = [b'{"sql": "SELECT 1", "pad": "', b"x" * 4000, b'"}']  # no Content-Length: chunked
+    chunked = requests.post(server.api_url + "/v1/sql", data=iter(pieces),
+                            headers={"content-type": "application/json"}, timeout=10)
+    assert chunked.status_code == 413
+    with socket.create_connection(("127.0.0.1", server.server.ports.api), timeout=10) as sock:
+        sock.sendall(b"POST /v1/sql HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                     b"Content-Length: 100\r\n\r\n{\"sql\": ")
+        received = b""
+        while chunk := sock.recv(4096):  # until the server closes the connection
+            received += chunk
+    answer = received.decode()
+    assert answer.startswith("HTTP/1.1 408"), answer
+    assert "api_body_timeout_seconds" in answer
+
+
+def test_trace_spans_are_cut_at_query_max_rows(server_factory: Any) -> None:
+    server = server_factory(server={"query_max_rows": 20})
+    for trace, count in ((7, 25), (8, 20)):
+        body = request(*[span(tid(trace), sid(100 * trace + i), name=f"s{i:02d}") for i in range(count)])
+        assert requests.post(server.traces_url, data=body.SerializeToString(),
+                             headers={"content-type": "application/x-protobuf"}, timeout=30).status_code == 200
+    cut = requests.get(server.api_url + f"/v1/traces/{tid(7)}", timeout=10)
+    assert len(cut.json()) == 20 and cut.headers["x-outcrop-truncated"] == "true"
+    whole = requests.get(server.api_url + f"/v1/traces/{tid(8)}", timeout=10)
+    assert len(whole.json()) == 20 and whole.headers["x-outcrop-truncated"] == "false"
+
+
+def test_named_query_truncation_is_told_truthfully(server: Any) -> None:
+    _send(server)
+    body = request(span(tid(2), sid(3), name="root", attrs={"tenant.id": "globex"}),
+                   span(tid(2), sid(4), parent=sid(3), kind=3, attrs=llm_attrs("req-api-2"))).SerializeToString()
+    assert requests.post(server.traces_url, data=body, headers={"content-type": "application/x-protobuf"},
+                         timeout=30).status_code == 200
+    requests.post(server.api_url + "/v1/admin/jobs", json={"names": ["rollups"]}, timeout=60).raise_for_status()
+    query = {"params": {**RANGE, "by": ["tenant"]}}
+    both = requests.post(server.api_url + "/v1/queries/usage", json={**query, "limit": 2}, timeout=30)
+    assert len(both.json()) == 2 and both.headers["x-outcrop-truncated"] == "false"
+    one = requests.post(server.api_url + "/v1/queries/usage", json={**query, "limit": 1}, timeout=30)
+    assert len(one.json()) == 1 and one.headers["x-outcrop-truncated"] == "true"
+
+
+def test_a_long_query_is_stopped_at_the_timeout_and_says_so(server_factory: Any) -> None:
+    server = server_factory(server={"query_timeout_seconds": 0.5})
+    resp = _sql(server, "SELECT count(*) FROM range(1000000) a, range(1000000) b")
+    assert resp.status_code == 400
+    assert "server.query_timeout_seconds" in resp.json()["message"] and "0.5 s" in resp.json()["message"]
+    assert requests.get(server.api_url + "/healthz", timeout=10).json()["status"] == "ok"
