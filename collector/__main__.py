@@ -94,19 +94,25 @@ def with_store(db: str, settings: Settings, remote: Callable[[str], Any],
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
+    """Through the server (which reads only allowed sources), or, with none running, on
+    the file as the invoking user, who may read what they can; both within the bounds."""
     from collector.access import call
-    from collector.sources import ingest_once
+    from collector.sources import absolute_source, ingest_once
     from collector.store import utcnow
 
     settings = _settings(args)
     tune_gc()
+    source = absolute_source(args.source)  # the server's working directory is not ours
     report = with_store(
         args.db, settings,
-        lambda url: call(url, "/v1/admin/ingest", {"source": args.source},
-                         token=settings.server.admin_token),
-        lambda store: ingest_once(store, settings, args.source, utcnow()),
+        lambda url: call(url, "/v1/admin/ingest", {"source": source},
+                         token=settings.server.admin_token, timeout=settings.ingest.max_seconds + 60),
+        lambda store: ingest_once(store, settings, source, utcnow()),
     )
     sys.stdout.write(format_table(pa.Table.from_pylist([report]), args.format))
+    if report.get("stopped"):
+        print(f"outcrop: stopped early ({report['stopped']}); what was read is stored, "
+              "run the same command again to continue", file=sys.stderr)
     return 0
 
 

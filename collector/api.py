@@ -141,13 +141,27 @@ class ApiHandlers:
         return self._table_response(request, table.slice(0, max_rows), table.num_rows > max_rows)
 
     def ingest(self, request: Request, body: dict[str, Any]) -> Response:
+        """Ingest one allowed source, bounded; cancelled when the caller goes away."""
         self._require_admin(request)
-        from collector.sources import ingest_once
+        from collector.admin_ingest import run_admin_ingest
 
         source = body.get("source")
         if not isinstance(source, str) or not source:
             raise QueryError("body must be {\"source\": \"s3://… | cloudwatch-logs://… | PATH\"}")
-        return _json(ingest_once(self.store, self.settings, source, self.clock()))
+        report = run_admin_ingest(self.store, self.settings, source, self.clock(),
+                                  lambda: self._caller_gone(request))
+        return _json(report)
+
+    @staticmethod
+    def _caller_gone(request: Request) -> bool:
+        """From a worker thread: has the client closed the connection? A server that is
+        stopping, and so cannot answer, counts as gone too."""
+        import anyio.from_thread
+
+        try:
+            return bool(anyio.from_thread.run(request.is_disconnected))
+        except Exception:  # noqa: BLE001 - no event loop to ask: nobody waits for the answer
+            return True
 
     def jobs(self, request: Request, body: dict[str, Any]) -> Response:
         self._require_admin(request)

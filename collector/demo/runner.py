@@ -37,15 +37,18 @@ SUMMARY: tuple[tuple[str, str, list[str]], ...] = (
 
 
 def demo_settings(settings: Settings, args: argparse.Namespace) -> Settings:
-    """The user's settings plus the demo's ports and its application inference profiles."""
+    """The user's settings plus the demo's ports, its application inference profiles, and
+    its log folder among the paths admin ingest may read (the demo ingests it that way)."""
     profiles = {arn: InferenceProfile(model=model, tenant=tenant, workflow=workflow)
                 for arn, (model, tenant, workflow) in DEMO_PROFILES.items()}
     profiles.update(settings.profiles.map)
     server = settings.server.model_copy(update={
         "http_port": args.http_port, "grpc_port": args.grpc_port, "api_port": args.api_port})
+    allowed = (*settings.ingest.allowed_paths, str(_log_dir(args.db)))
     return settings.model_copy(update={
         "server": server,
         "profiles": settings.profiles.model_copy(update={"map": profiles, "resolve_with_api": False}),
+        "ingest": settings.ingest.model_copy(update={"allowed_paths": allowed}),
     })
 
 

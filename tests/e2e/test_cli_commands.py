@@ -6,6 +6,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -67,7 +68,8 @@ def test_ingest_jobs_and_report_on_the_file(logs: Path, db_path: str) -> None:
 
 
 def test_commands_go_through_the_server_that_owns_the_file(server_factory: Any, logs: Path, db_path: str) -> None:
-    server = server_factory(profiles={"resolve_with_api": False, "map": json.loads(ENV["OUTCROP_PROFILES__MAP"])})
+    server = server_factory(profiles={"resolve_with_api": False, "map": json.loads(ENV["OUTCROP_PROFILES__MAP"])},
+                            ingest={"allowed_paths": [str(logs)]})
     ingest = outcrop("ingest", str(logs), "--db", db_path, "--format", "json")
     assert ingest.returncode == 0, ingest.stderr  # opening the file directly would fail: the server holds it
     assert json.loads(ingest.stdout)[0]["records"] == 2
@@ -85,3 +87,34 @@ def test_a_missing_source_is_one_clear_line(tmp_path: Path, db_path: str) -> Non
     assert result.returncode == 1
     assert result.stderr.strip() == (f"outcrop: no such file or folder: {tmp_path / 'nowhere'} "
                                      "(sources are s3://bucket/prefix, cloudwatch-logs://GROUP, or a local path)")
+
+
+def test_through_the_server_only_allowed_folders_are_read(server_factory: Any, logs: Path, db_path: str) -> None:
+    server = server_factory(profiles={"resolve_with_api": False})
+    refused = outcrop("ingest", str(logs), "--db", db_path)
+    assert refused.returncode == 1
+    assert refused.stderr.startswith("outcrop: server answered 403: ")
+    assert "ingest.allowed_paths" in refused.stderr and len(refused.stderr.strip().splitlines()) == 1
+    assert server.store.query("SELECT count(*) AS n FROM llm_calls").to_pylist() == [{"n": 0}]
+
+
+def test_a_relative_path_is_the_callers_not_the_servers(server_factory: Any, logs: Path, db_path: str) -> None:
+    server = server_factory(profiles={"resolve_with_api": False}, ingest={"allowed_paths": [str(logs)]})
+    ingest = subprocess.run([sys.executable, "-m", "collector", "ingest", "logs", "--db", db_path,
+                             "--format", "json"], capture_output=True, text=True, timeout=180, env=ENV,
+                            cwd=logs.parent)
+    assert ingest.returncode == 0, ingest.stderr
+    assert json.loads(ingest.stdout)[0]["records"] == 2
+    assert server.store.query("SELECT count(*) AS n FROM llm_calls").to_pylist() == [{"n": 2}]
+
+
+def test_a_bounded_run_says_so_and_the_next_run_continues(logs: Path, db_path: str) -> None:
+    env = {**ENV, "OUTCROP_INGEST__MAX_FILES": "1"}
+    first = run_outcrop("ingest", str(logs), "--db", db_path, "--format", "json", env=env)
+    assert first.returncode == 0, first.stderr
+    row = json.loads(first.stdout)[0]
+    assert (row["files"], row["records"], row["stopped"]) == (1, 1, "max_files")
+    assert "stopped early (max_files)" in first.stderr
+    second = run_outcrop("ingest", str(logs), "--db", db_path, "--format", "json", env=env)
+    row = json.loads(second.stdout)[0]
+    assert (row["files"], row["records"], "stopped" in row) == (1, 1, False)
