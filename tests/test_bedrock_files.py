@@ -287,3 +287,15 @@ def test_a_walk_stops_when_the_run_is_cancelled(tmp_path: Path, db: str) -> None
     assert totals == {"files": 0, "lines": 0, "records": 0, "errors": 0, "stopped": "cancelled"}
     assert object_rows(store) == []
     store.close()
+
+
+def test_a_damaged_gzip_file_is_recorded_and_the_rest_of_the_folder_read(tmp_path: Path, db: str) -> None:
+    (tmp_path / "a-broken.json.gz").write_bytes(gzip.compress(jsonl([record("lost")]))[:-12])
+    (tmp_path / "b-good.jsonl").write_bytes(jsonl([record("kept")]))
+    store = Store.open(db)
+    totals = ingest_once(store, settings(), str(tmp_path), NOW)
+    assert (totals["files"], totals["records"], totals["errors"]) == (2, 1, 1)
+    assert stored_ids(store) == ["kept"]
+    [error] = store.query("SELECT reason, excerpt FROM ingest_errors").to_pylist()
+    assert error["reason"].startswith("unreadable gzip") and error["excerpt"] is None
+    store.close()
