@@ -1,23 +1,26 @@
 """OTLP trace payloads (protobuf or JSON) → `SpanRecord`s. Pure: bytes in, records out.
 
 A payload that cannot be decoded at all raises `BadPayload` naming what failed. A span
-with invalid ids or timestamps is rejected alone and counted (OTLP partial success); its
-siblings are kept. Oversized attribute values are truncated with a visible marker.
+with invalid ids or timestamps, or with invalid UTF-8 in a string, is rejected alone and
+counted (OTLP partial success); its siblings are kept. Oversized attribute values are
+truncated with a visible marker, and attributes or events beyond `SpanLimits` are dropped
+and counted in one.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 from google.protobuf.message import DecodeError
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
 from collector.errors import BadPayload
+from collector.receivers.otlp_lenient import without_invalid_utf8
 from collector.records import SpanRecord
 
 KINDS = ("unspecified", "internal", "server", "client", "producer", "consumer")
@@ -27,6 +30,25 @@ STATUSES = ("unset", "ok", "error")
 MIN_NS = 946_684_800 * 10**9
 MAX_NS = 4_102_444_800 * 10**9
 MAX_DEPTH = 8  # nested array/kvlist values deeper than this are cut
+# Where a capped list records how many entries it dropped: in the attributes it belongs to.
+TRUNCATED_ATTRIBUTES = "outcrop.truncated.attributes"
+TRUNCATED_EVENTS = "outcrop.truncated.events"
+
+
+@dataclass(frozen=True, slots=True)
+class SpanLimits:
+    """How much of one span is kept. Beyond a cap the first N entries are kept and the
+    number dropped is recorded, as an oversized value keeps its head and says
+    `…[truncated N bytes]`. Entries past the cap are never converted, so a span with a
+    million attributes costs no more than one with N."""
+
+    attributes: int = 1024  # per span; also per resource and per kvlist value
+    events: int = 256
+    event_attributes: int = 128
+
+
+DEFAULT_LIMITS = SpanLimits()
+_T = TypeVar("_T")
 
 
 @dataclass
@@ -35,8 +57,8 @@ class Decoded:
     rejected: int = 0
     errors: list[str] = field(default_factory=list)
 
-    def reject(self, message: str) -> None:
-        self.rejected += 1
+    def reject(self, message: str, spans: int = 1) -> None:
+        self.rejected += spans
         if len(self.errors) < 5:  # enough to say what was wrong, bounded
             self.errors.append(message)
 
@@ -57,6 +79,13 @@ def _short_text(value: str, limit: int) -> str:
     return value if len(value) <= limit // 4 else _truncate(value, limit)
 
 
+def _capped(items: Sequence[_T], cap: int) -> tuple[Sequence[_T], int]:
+    """The first `cap` items and how many were left out; slicing first means the rest is
+    never looked at."""
+    dropped = len(items) - cap
+    return (items[:cap], dropped) if dropped > 0 else (items, 0)
+
+
 def _check_span(trace_id: str, span_id: str, parent: str | None, start: int, end: int) -> str | None:
     if len(trace_id) != 32 or trace_id == "0" * 32:
         return f"invalid trace_id {trace_id[:64]!r} (want 16 non-zero bytes)"
@@ -74,30 +103,50 @@ def _check_span(trace_id: str, span_id: str, parent: str | None, start: int, end
 # -- protobuf ------------------------------------------------------------------------
 
 
-def decode_protobuf(body: bytes, max_value_bytes: int) -> Decoded:
+def decode_protobuf(body: bytes, max_value_bytes: int, limits: SpanLimits = DEFAULT_LIMITS) -> Decoded:
+    """The one protobuf decoder, for OTLP/HTTP and OTLP/gRPC alike (both hand it bytes)."""
     try:
         request = ExportTraceServiceRequest.FromString(body)
     except (DecodeError, ValueError, RuntimeError) as exc:
-        raise BadPayload(f"malformed OTLP protobuf: {exc or 'could not parse message'}") from None
-    return records_from_request(request, max_value_bytes)
+        return _decode_around_invalid_utf8(body, exc, max_value_bytes, limits)
+    return records_from_request(request, max_value_bytes, limits)
 
 
-def records_from_request(request: ExportTraceServiceRequest, max_value_bytes: int) -> Decoded:
+def _decode_around_invalid_utf8(body: bytes, exc: Exception, max_value_bytes: int,
+                                limits: SpanLimits) -> Decoded:
+    """protobuf refuses a whole message for invalid UTF-8 in one string field: parse again
+    with every string as bytes and keep the spans that are valid, so only a payload that
+    is not protobuf at all fails the request."""
+    malformed = BadPayload(f"malformed OTLP protobuf: {exc or 'could not parse message'}")
+    try:
+        request, rejections = without_invalid_utf8(body)
+    except (DecodeError, ValueError, RuntimeError):
+        raise malformed from None
+    if not rejections:  # the first parse failed for another reason after all
+        raise malformed
+    out = records_from_request(request, max_value_bytes, limits)
+    for message, spans in rejections:
+        out.reject(message, spans)
+    return out
+
+
+def records_from_request(request: ExportTraceServiceRequest, max_value_bytes: int,
+                         limits: SpanLimits = DEFAULT_LIMITS) -> Decoded:
     out = Decoded()
-    attrs_of = _pb_attrs_reader(max_value_bytes)
+    attrs_of = _pb_attrs_reader(max_value_bytes, limits.attributes)
     for rs in request.resource_spans:
-        resource = attrs_of(rs.resource.attributes)
+        resource = attrs_of(rs.resource.attributes, limits.attributes)
         for ss in rs.scope_spans:
             scope_name = ss.scope.name or None
             scope_version = ss.scope.version or None
             for span in ss.spans:
-                _pb_span(span, resource, scope_name, scope_version, attrs_of, out)
+                _pb_span(span, resource, scope_name, scope_version, attrs_of, limits, out)
     return out
 
 
 def _pb_span(span: Any, resource: dict[str, Any], scope_name: str | None,
-             scope_version: str | None, attrs_of: Callable[[Iterable[Any]], dict[str, Any]],
-             out: Decoded) -> None:
+             scope_version: str | None, attrs_of: Callable[[Sequence[Any], int], dict[str, Any]],
+             limits: SpanLimits, out: Decoded) -> None:
     trace_id = span.trace_id.hex()
     span_id = span.span_id.hex()
     parent = span.parent_span_id.hex() or None
@@ -106,10 +155,15 @@ def _pb_span(span: Any, resource: dict[str, Any], scope_name: str | None,
     if error is not None:
         out.reject(error)
         return
+    kept_events, dropped_events = _capped(span.events, limits.events)
     events = [
-        {"name": ev.name, "time_ns": ev.time_unix_nano, "attributes": attrs_of(ev.attributes)}
-        for ev in span.events
-    ] if span.events else []
+        {"name": ev.name, "time_ns": ev.time_unix_nano,
+         "attributes": attrs_of(ev.attributes, limits.event_attributes)}
+        for ev in kept_events
+    ] if kept_events else []
+    attributes = attrs_of(span.attributes, limits.attributes)
+    if dropped_events:
+        attributes[TRUNCATED_EVENTS] = dropped_events
     status = span.status
     name: str = span.name
     out.records.append(
@@ -123,7 +177,7 @@ def _pb_span(span: Any, resource: dict[str, Any], scope_name: str | None,
             end_ns=end,
             status_code=STATUSES[status.code] if 0 <= status.code < 3 else "unset",
             status_message=status.message or None,
-            attributes=attrs_of(span.attributes),
+            attributes=attributes,
             resource_attributes=resource,
             events=events,
             scope_name=scope_name,
@@ -132,25 +186,35 @@ def _pb_span(span: Any, resource: dict[str, Any], scope_name: str | None,
     )
 
 
-def _pb_attrs_reader(limit: int) -> Callable[[Iterable[Any]], dict[str, Any]]:
-    value_of = _pb_value_reader(limit)
+def _pb_attrs_reader(limit: int, kvlist_cap: int) -> Callable[[Sequence[Any], int], dict[str, Any]]:
+    value_of = _pb_value_reader(limit, kvlist_cap)
     short = limit // 4  # a string this short cannot exceed the limit (≤ 4 UTF-8 bytes a character)
 
-    def attrs_of(kvs: Iterable[Any]) -> dict[str, Any]:
+    def attrs_of(kvs: Sequence[Any], cap: int) -> dict[str, Any]:
+        kept, dropped = _capped(kvs, cap)
         result: dict[str, Any] = {}
-        for kv in kvs:
+        for kv in kept:
             v = kv.value
             if v.WhichOneof("value") == "string_value":  # most values: no call below
                 s: str = v.string_value
                 result[kv.key] = s if len(s) <= short else _truncate(s, limit)
             else:
                 result[kv.key] = value_of(v, 0)
+        if dropped:
+            result[TRUNCATED_ATTRIBUTES] = dropped
         return result
 
     return attrs_of
 
 
-def _pb_value_reader(limit: int) -> Callable[[Any, int], Any]:
+def _pb_value_reader(limit: int, kvlist_cap: int) -> Callable[[Any, int], Any]:
+    def kvlist_of(kvs: Sequence[Any], depth: int) -> dict[str, Any]:
+        kept, dropped = _capped(kvs, kvlist_cap)
+        result = {kv.key: value_of(kv.value, depth) for kv in kept}
+        if dropped:
+            result[TRUNCATED_ATTRIBUTES] = dropped
+        return result
+
     def value_of(v: Any, depth: int) -> Any:
         kind = v.WhichOneof("value")
         if kind == "string_value":
@@ -167,7 +231,7 @@ def _pb_value_reader(limit: int) -> Callable[[Any, int], Any]:
         if kind == "array_value":
             return [value_of(x, depth + 1) for x in v.array_value.values]
         if kind == "kvlist_value":
-            return {kv.key: value_of(kv.value, depth + 1) for kv in v.kvlist_value.values}
+            return kvlist_of(v.kvlist_value.values, depth + 1)
         if kind == "bytes_value":
             return _truncate(base64.b64encode(v.bytes_value).decode(), limit)
         return None
@@ -178,7 +242,7 @@ def _pb_value_reader(limit: int) -> Callable[[Any, int], Any]:
 # -- JSON (OTLP/JSON: hex ids, camelCase, enums as ints or names, int64 as strings) -----
 
 
-def decode_json(body: bytes, max_value_bytes: int) -> Decoded:
+def decode_json(body: bytes, max_value_bytes: int, limits: SpanLimits = DEFAULT_LIMITS) -> Decoded:
     try:
         doc = orjson.loads(body)
     except orjson.JSONDecodeError as exc:
@@ -190,7 +254,7 @@ def decode_json(body: bytes, max_value_bytes: int) -> Decoded:
     out = Decoded()
     for i, rs in enumerate(resource_spans):
         _expect_dict(rs, f"resourceSpans[{i}]")
-        resource = _json_resource(rs.get("resource"), max_value_bytes, f"resourceSpans[{i}].resource")
+        resource = _json_resource(rs.get("resource"), max_value_bytes, limits, f"resourceSpans[{i}].resource")
         scope_spans = rs.get("scopeSpans", rs.get("instrumentationLibrarySpans", []))
         _expect_list(scope_spans, f"resourceSpans[{i}].scopeSpans")
         for j, ss in enumerate(scope_spans):
@@ -199,17 +263,17 @@ def decode_json(body: bytes, max_value_bytes: int) -> Decoded:
             spans = ss.get("spans", [])
             _expect_list(spans, f"resourceSpans[{i}].scopeSpans[{j}].spans")
             for span in spans:
-                _json_span(span, resource, scope, max_value_bytes, out)
+                _json_span(span, resource, scope, max_value_bytes, limits, out)
     return out
 
 
-def _json_resource(resource: Any, limit: int, where: str) -> dict[str, Any]:
+def _json_resource(resource: Any, limit: int, limits: SpanLimits, where: str) -> dict[str, Any]:
     """Resource attributes; a malformed resource spoils all its spans, so it fails the request."""
     if resource is None:
         return {}
     _expect_dict(resource, where)
     try:
-        return _json_attrs(resource.get("attributes"), limit)
+        return _json_attrs(resource.get("attributes"), limit, limits, limits.attributes)
     except (TypeError, ValueError) as exc:
         raise BadPayload(f"malformed OTLP JSON: {where}.attributes: {exc}") from None
 
@@ -224,9 +288,10 @@ def _expect_dict(value: Any, where: str) -> None:
         raise BadPayload(f"malformed OTLP JSON: {where} must be an object, got {type(value).__name__}")
 
 
-def _json_span(span: Any, resource: dict[str, Any], scope: Any, limit: int, out: Decoded) -> None:
+def _json_span(span: Any, resource: dict[str, Any], scope: Any, limit: int, limits: SpanLimits,
+               out: Decoded) -> None:
     try:
-        rec = _json_span_record(span, resource, scope, limit)
+        rec = _json_span_record(span, resource, scope, limit, limits)
     except (TypeError, ValueError, KeyError, AttributeError) as exc:
         out.reject(f"span rejected: {exc}")
         return
@@ -248,11 +313,16 @@ def _hex_id(value: Any, name: str) -> str:
     return lowered
 
 
-def _json_span_record(span: Any, resource: dict[str, Any], scope: Any, limit: int) -> SpanRecord:
+def _json_span_record(span: Any, resource: dict[str, Any], scope: Any, limit: int,
+                      limits: SpanLimits) -> SpanRecord:
     if not isinstance(span, dict):
         raise TypeError("a span must be an object")
     parent_raw = span.get("parentSpanId") or None
     status = span.get("status") or {}
+    events, dropped_events = _json_events(span.get("events"), limit, limits)
+    attributes = _json_attrs(span.get("attributes"), limit, limits, limits.attributes)
+    if dropped_events:
+        attributes[TRUNCATED_EVENTS] = dropped_events
     return SpanRecord(
         trace_id=_hex_id(span.get("traceId"), "traceId"),
         span_id=_hex_id(span.get("spanId"), "spanId"),
@@ -263,9 +333,9 @@ def _json_span_record(span: Any, resource: dict[str, Any], scope: Any, limit: in
         end_ns=int(span.get("endTimeUnixNano", 0)),
         status_code=_enum(status.get("code", 0), STATUSES, "STATUS_CODE_"),
         status_message=status.get("message") or None,
-        attributes=_json_attrs(span.get("attributes"), limit),
+        attributes=attributes,
         resource_attributes=resource,
-        events=[_json_event(ev, limit) for ev in span.get("events") or []],
+        events=events,
         scope_name=(scope.get("name") or None) if isinstance(scope, dict) else None,
         scope_version=(scope.get("version") or None) if isinstance(scope, dict) else None,
     )
@@ -281,30 +351,42 @@ def _enum(value: Any, names: tuple[str, ...], prefix: str) -> str:
     raise ValueError(f"unknown enum value {value!r}")
 
 
-def _json_event(ev: Any, limit: int) -> dict[str, Any]:
+def _json_events(evs: Any, limit: int, limits: SpanLimits) -> tuple[list[dict[str, Any]], int]:
+    if not evs:
+        return [], 0
+    if not isinstance(evs, list):
+        raise TypeError("events must be an array")
+    kept, dropped = _capped(evs, limits.events)
+    return [_json_event(ev, limit, limits) for ev in kept], dropped
+
+
+def _json_event(ev: Any, limit: int, limits: SpanLimits) -> dict[str, Any]:
     if not isinstance(ev, dict):
         raise TypeError("an event must be an object")
     return {
         "name": str(ev.get("name", "")),
         "time_ns": int(ev.get("timeUnixNano", 0)),
-        "attributes": _json_attrs(ev.get("attributes"), limit),
+        "attributes": _json_attrs(ev.get("attributes"), limit, limits, limits.event_attributes),
     }
 
 
-def _json_attrs(kvs: Any, limit: int, depth: int = 0) -> dict[str, Any]:
+def _json_attrs(kvs: Any, limit: int, limits: SpanLimits, cap: int, depth: int = 0) -> dict[str, Any]:
     if kvs is None:
         return {}
     if not isinstance(kvs, list):
         raise TypeError("attributes must be an array of {key, value}")
+    kept, dropped = _capped(kvs, cap)
     result: dict[str, Any] = {}
-    for kv in kvs:
+    for kv in kept:
         if not isinstance(kv, dict) or not isinstance(kv.get("key"), str):
             raise TypeError("an attribute must be an object with a string key")
-        result[kv["key"]] = _json_value(kv.get("value"), limit, depth)
+        result[kv["key"]] = _json_value(kv.get("value"), limit, limits, depth)
+    if dropped:
+        result[TRUNCATED_ATTRIBUTES] = dropped
     return result
 
 
-def _json_value(v: Any, limit: int, depth: int) -> Any:
+def _json_value(v: Any, limit: int, limits: SpanLimits, depth: int) -> Any:
     if not isinstance(v, dict) or not v:
         return None
     kind, raw = next(iter(v.items()))
@@ -320,9 +402,9 @@ def _json_value(v: Any, limit: int, depth: int) -> Any:
     if depth >= MAX_DEPTH:
         return "…[nested too deep]"
     if kind == "arrayValue":
-        return [_json_value(x, limit, depth + 1) for x in (raw or {}).get("values") or []]
+        return [_json_value(x, limit, limits, depth + 1) for x in (raw or {}).get("values") or []]
     if kind == "kvlistValue":
-        return _json_attrs((raw or {}).get("values"), limit, depth + 1)
+        return _json_attrs((raw or {}).get("values"), limit, limits, limits.attributes, depth + 1)
     if kind == "bytesValue":
         return _truncate(str(raw), limit)
     raise ValueError(f"unknown attribute value type {kind!r}")
