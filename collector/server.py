@@ -24,6 +24,7 @@ import uvicorn
 from collector.api import ApiHandlers, create_api
 from collector.errors import OutcropError
 from collector.ingest_service import TraceIngest
+from collector.receivers.http_timeouts import header_timeout_protocol
 from collector.receivers.otlp_grpc import start_grpc_server
 from collector.receivers.otlp_http import create_app
 from collector.runtime import tune_gc
@@ -100,12 +101,15 @@ class OutcropServer:
             reason = str(exc).rstrip(".")
             raise ListenError(f"cannot listen on {cfg.host}:{cfg.grpc_port} (server.grpc_port): {reason}. "
                               "Is another server running? Stop it, or choose another port.") from None
-        apps = ((create_app(ingest, cfg), http_sock), (create_api(handlers), api_sock))
+        # OTLP/HTTP: a time limit on request headers, which uvicorn does not bound
+        otlp_http: dict[str, Any] = {"http": header_timeout_protocol(cfg.header_read_timeout_seconds)}
+        api: dict[str, Any] = {}
+        apps = ((create_app(ingest, cfg), http_sock, otlp_http), (create_api(handlers), api_sock, api))
         tasks = []
-        for app, sock in apps:
+        for app, sock, options in apps:
             # proxy_headers off: the socket peer decides who is local (collector.api_guard)
             config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off",
-                                    timeout_graceful_shutdown=10, proxy_headers=False)
+                                    timeout_graceful_shutdown=10, proxy_headers=False, **options)
             server = _QuietServer(config)
             self._servers.append(server)
             tasks.append(asyncio.create_task(server.serve(sockets=[sock])))

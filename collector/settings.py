@@ -35,6 +35,15 @@ class ServerSettings(_Section):
     max_body_bytes: int = Field(16 * 1024 * 1024, gt=0)
     max_decompressed_bytes: int = Field(64 * 1024 * 1024, gt=0)
     max_attribute_value_bytes: int = Field(16 * 1024, gt=0)
+    # OTLP span bounds: the first N are kept, the rest counted in an outcrop.truncated.* attribute
+    max_attributes_per_span: int = Field(1024, gt=0)
+    max_events_per_span: int = Field(256, gt=0)
+    max_attributes_per_event: int = Field(128, gt=0)
+    # OTLP receivers: threads that inflate, decode and normalise, so the event loop never does
+    decode_threads: int = Field(4, gt=0)
+    # OTLP/HTTP slow clients: time to send a request's headers, then its whole body
+    header_read_timeout_seconds: float = Field(10.0, gt=0)
+    body_read_timeout_seconds: float = Field(30.0, gt=0)
     queue_max_batches: int = Field(256, gt=0)
     group_commit_max_batches: int = Field(64, gt=0)
     api_token: str | None = None

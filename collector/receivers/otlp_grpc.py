@@ -1,4 +1,7 @@
-"""OTLP/gRPC trace service. The gRPC library decodes the protobuf; we validate spans.
+"""OTLP/gRPC trace service. gRPC hands us the request's bytes, undecoded, and they go to
+the same decoder as OTLP/HTTP's (`decode_protobuf`): grpcio's own deserializer would
+refuse a whole request over invalid UTF-8 in one span, before our handler could keep the
+good ones.
 
 Over capacity answers RESOURCE_EXHAUSTED with a RetryInfo detail (which OTLP clients
 treat as retryable); shutting down answers UNAVAILABLE.
@@ -14,12 +17,15 @@ import grpc
 from google.protobuf.duration_pb2 import Duration
 from google.rpc.error_details_pb2 import RetryInfo
 from google.rpc.status_pb2 import Status
-from opentelemetry.proto.collector.trace.v1 import trace_service_pb2, trace_service_pb2_grpc
+from opentelemetry.proto.collector.trace.v1 import trace_service_pb2
 
 from collector.errors import OutcropError, Overloaded, ShuttingDown, Unauthorized
 from collector.ingest_service import TraceIngest
-from collector.receivers.otlp_decode import records_from_request
+from collector.receivers.otlp_decode import decode_protobuf
+from collector.receivers.otlp_http import span_limits
 from collector.settings import ServerSettings
+
+SERVICE = "opentelemetry.proto.collector.trace.v1.TraceService"
 
 log = logging.getLogger(__name__)
 
@@ -34,16 +40,17 @@ def _status_code(exc: OutcropError) -> grpc.StatusCode:
     return grpc.StatusCode.INVALID_ARGUMENT
 
 
-class TraceService(trace_service_pb2_grpc.TraceServiceServicer):
+class TraceService:
     def __init__(self, ingest: TraceIngest, limits: ServerSettings) -> None:
         self._ingest = ingest
         self._limits = limits
+        self._span_limits = span_limits(limits)
 
-    def Export(self, request: Any, context: grpc.ServicerContext) -> Any:  # noqa: N802 - gRPC name
+    def export(self, request: bytes, context: grpc.ServicerContext) -> Any:
         metadata = dict(context.invocation_metadata())
         try:
             tenant = self._ingest.authenticate(metadata.get("authorization"), metadata.get("x-api-key"))
-            decoded = records_from_request(request, self._limits.max_attribute_value_bytes)
+            decoded = decode_protobuf(request, self._limits.max_attribute_value_bytes, self._span_limits)
             result = self._ingest.submit(decoded, tenant).result()
         except OutcropError as exc:
             self._abort(context, exc)
@@ -64,6 +71,15 @@ class TraceService(trace_service_pb2_grpc.TraceServiceServicer):
             context.set_trailing_metadata((("grpc-status-details-bin", status.SerializeToString()),))
         context.abort(code, str(exc))
 
+    def handler(self) -> grpc.GenericRpcHandler:
+        """The trace service with no request deserializer: `export` receives bytes."""
+        export = grpc.unary_unary_rpc_method_handler(
+            self.export,
+            request_deserializer=None,
+            response_serializer=trace_service_pb2.ExportTraceServiceResponse.SerializeToString,
+        )
+        return grpc.method_handlers_generic_handler(SERVICE, {"Export": export})
+
 
 def start_grpc_server(ingest: TraceIngest, limits: ServerSettings, workers: int = 8) -> tuple[grpc.Server, int]:
     """Start the gRPC server; return it and the port it bound (0 picks a free one)."""
@@ -77,8 +93,7 @@ def start_grpc_server(ingest: TraceIngest, limits: ServerSettings, workers: int 
         ],
         maximum_concurrent_rpcs=limits.queue_max_batches,
     )
-    add_service = trace_service_pb2_grpc.add_TraceServiceServicer_to_server
-    add_service(TraceService(ingest, limits), server)  # type: ignore[no-untyped-call]
+    server.add_generic_rpc_handlers((TraceService(ingest, limits).handler(),))
     port = server.add_insecure_port(f"{limits.host}:{limits.grpc_port}")
     server.start()
     return server, port
