@@ -30,7 +30,7 @@ from collector.records import (
     SpanRecord,
 )
 from collector.settings import DEFAULT_MAX_TOKENS_PER_CALL, AttributionSettings
-from collector.span_admission import Admitted, admit, insert_claims, refusal_messages, stored_owners
+from collector.span_admission import Admitted, admit, refusal_messages, stored_owners
 from collector.store import load_sql
 
 _TS = pa.timestamp("us")
@@ -254,7 +254,7 @@ def write_span_batches(
             (shared if trace_id in seen else seen).add(trace_id)
     stored = _traces_with_stored_spans(con, seen)
     admitted = admit(batches, stored_owners(con, batches, stored), stored | shared)
-    _insert_spans_and_calls(con, admitted, now)
+    _insert_spans_and_calls(con, admitted)
     request_ids = sorted({r for b in batches for r in b.request_ids})
     if request_ids:
         merge_request_ids(con, request_ids, now)
@@ -263,17 +263,11 @@ def write_span_batches(
             for b, a in zip(batches, admitted, strict=True)]
 
 
-def _insert_spans_and_calls(con: duckdb.DuckDBPyConnection, admitted: Sequence[Admitted], now: datetime) -> None:
-    spans = pa.concat_tables([a.spans for a in admitted])
+def _insert_spans_and_calls(con: duckdb.DuckDBPyConnection, admitted: Sequence[Admitted]) -> None:
+    _insert(con, "spans", pa.concat_tables([a.spans for a in admitted]))
     calls = pa.concat_tables([a.calls for a in admitted], promote_options="permissive")
-    con.register("_in_spans", spans)
-    try:
-        con.execute("INSERT INTO spans BY NAME SELECT * FROM _in_spans ON CONFLICT DO NOTHING")
-        if calls.num_rows:
-            _insert(con, "llm_calls", calls)
-            insert_claims(con, admitted, now)
-    finally:
-        con.unregister("_in_spans")
+    if calls.num_rows:
+        _insert(con, "llm_calls", calls)
 
 
 def _traces_with_stored_spans(con: duckdb.DuckDBPyConnection, trace_ids: set[str]) -> set[str]:

@@ -1,9 +1,9 @@
 """Writes that join the two sources of a call: spans and Bedrock invocation logs.
 
 Everything here runs inside a writer-thread transaction (`Store.write`). Both sides are
-kept whole (every span call naming a request id in `request_claims`, its row in
-`llm_calls` or `held_calls`; logs in `bedrock_invocations`), so a merge is recomputed
-from them whichever side arrives first, and re-delivery changes nothing.
+kept whole (a span call naming a request id in `llm_calls`, or in `held_calls` while it
+is not counted; logs in `bedrock_invocations`), so a merge is recomputed from them
+whichever side arrives first, and re-delivery changes nothing.
 """
 
 from __future__ import annotations
@@ -73,10 +73,10 @@ _UPSERT_INVOCATIONS = (
 
 def merge_request_ids(con: duckdb.DuckDBPyConnection, request_ids: Iterable[str], now: datetime) -> None:
     """Recompute the one llm_calls row of each of these request ids from its claims (the
-    span calls naming it, `request_claims`) and its invocation log.
+    span calls naming it, counted or held) and its invocation log.
 
-    The earliest written claim that does not contradict the log is counted, merged with
-    the log when there is one; the other claims' rows wait in `held_calls`, listed in
+    The first received claim that does not contradict the log is counted, merged with the
+    log when there is one; the other claims' rows wait in `held_calls`, listed in
     `request_id_conflicts`; with no eligible claim the log's own row is counted.
     """
     ids = pa.table({"request_id": pa.array(list(request_ids), pa.string())})
@@ -85,9 +85,9 @@ def merge_request_ids(con: duckdb.DuckDBPyConnection, request_ids: Iterable[str]
     con.register("_merge_ids", ids)
     try:
         if not con.execute(load_sql("ingest/merge_needed.sql")).fetchall():
-            return  # a lone claim and no log: the claim's own row is already right
+            return  # a lone span call and no log: its own row is already right
+        con.execute(load_sql("ingest/find_claims.sql"))
         con.execute(load_sql("ingest/decide_claims.sql"))
-        con.execute(load_sql("ingest/record_claim_status.sql"))
         _move_claimed_rows(con, now)
         con.execute(load_sql("ingest/find_traced_requests.sql"))
         traces = [r[0] for r in con.execute("SELECT DISTINCT trace_id FROM _traced").fetchall()]
@@ -98,17 +98,20 @@ def merge_request_ids(con: duckdb.DuckDBPyConnection, request_ids: Iterable[str]
         con.execute(load_sql("ingest/upsert_log_only_calls.sql"), [now])
         con.execute("DROP TABLE IF EXISTS _traced")
         con.execute("DROP TABLE IF EXISTS _claims")
+        con.execute("DROP TABLE IF EXISTS _claim_rows")
     finally:
         con.unregister("_merge_ids")
     resolve_attribution(con, traces, now)
 
 
 def _move_claimed_rows(con: duckdb.DuckDBPyConnection, now: datetime) -> None:
-    """Claims no longer counted leave llm_calls for held_calls; a held claim now counted
-    comes back. Nothing to move unless some claim is, or was, not counted."""
+    """Claims not counted leave llm_calls for held_calls and are listed as conflicts; a
+    held claim now counted comes back. Nothing moves unless some claim is, or was, held."""
     (moving,) = con.execute(load_sql("ingest/claims_moving.sql")).fetchone() or (0,)
     if not moving:
         return
+    con.execute(load_sql("ingest/record_conflicts.sql"), [now])
+    con.execute(load_sql("ingest/clear_conflicts.sql"))
     con.execute(load_sql("ingest/hold_uncounted_calls.sql"))
     con.execute(load_sql("ingest/record_uncounted_deletions.sql"), [now])
     con.execute(load_sql("ingest/drop_uncounted_calls.sql"))

@@ -1,4 +1,4 @@
-"""Which spans of a commit group the writer stores, and the Bedrock requests they claim.
+"""Which spans of a commit group the writer stores.
 
 Trace and span ids are global, not scoped by tenant: W3C ids are random 128- and 64-bit
 numbers, so the same ids from two senders are a replay or an attack, never chance. The
@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Protocol
 
 import duckdb
@@ -125,25 +124,3 @@ def _without(table: pa.Table, drop: set[str]) -> pa.Table:
     ids = pc.binary_join_element_wise(table.column("trace_id"), table.column("span_id"), "")
     keep = pc.invert(pc.fill_null(pc.is_in(ids, value_set=pa.array(sorted(drop), pa.string())), False))
     return table.filter(keep)
-
-
-def insert_claims(con: duckdb.DuckDBPyConnection, admitted: Sequence[Admitted], now: datetime) -> None:
-    """Record the calls naming a Bedrock request id as claims of it (request_claims), one
-    claim_seq per batch so the earliest written claim can be told from later ones.
-    `_in_spans` (the group's spans) must be registered."""
-    claiming = [a.calls.filter(pc.is_valid(a.calls.column("request_id")))
-                for a in admitted if a.calls.num_rows and "request_id" in a.calls.column_names]
-    claiming = [c for c in claiming if c.num_rows]
-    if not claiming:
-        return
-    seqs = [row[0] for row in con.execute(load_sql("ingest/next_claim_seqs.sql"), [len(claiming)]).fetchall()]
-    claims = pa.concat_tables([
-        c.select(["call_id", "request_id", "trace_id", "span_id"]).append_column(
-            "claim_seq", pa.array([seq] * c.num_rows, pa.int64()))
-        for c, seq in zip(claiming, seqs, strict=True)
-    ])
-    con.register("_in_claims", claims)
-    try:
-        con.execute(load_sql("ingest/insert_request_claims.sql"), [now])
-    finally:
-        con.unregister("_in_claims")

@@ -1,3 +1,4 @@
--- claims_moving: how many claims in `_claims` (decide_claims) are, or were, not counted.
--- Zero (the usual case) means no llm_calls row has to move to or from held_calls.
-SELECT count(*) FROM _claims WHERE status <> 'counted' OR old_status <> 'counted';
+-- claims_moving: how many claims in `_claims` (decide_claims) are not counted, or were
+-- held. Zero (the usual case) means no row moves between llm_calls and held_calls and
+-- request_id_conflicts is unchanged.
+SELECT count(*) FROM _claims WHERE status <> 'counted' OR held;
