@@ -30,8 +30,7 @@ from collector.records import (
     SpanRecord,
 )
 from collector.settings import DEFAULT_MAX_TOKENS_PER_CALL, AttributionSettings
-from collector.span_admission import Admitted, admit, refusal_messages, stored_owners
-from collector.store import load_sql
+from collector.span_admission import Admitted, admit, refusal_messages, stored_spans
 
 _TS = pa.timestamp("us")
 
@@ -252,8 +251,8 @@ def write_span_batches(
     for batch in batches:
         for trace_id in batch.trace_ids:
             (shared if trace_id in seen else seen).add(trace_id)
-    stored = _traces_with_stored_spans(con, seen)
-    admitted = admit(batches, stored_owners(con, batches, stored), stored | shared)
+    stored, owners = stored_spans(con, batches)
+    admitted = admit(batches, owners, stored | shared)
     _insert_spans_and_calls(con, admitted)
     request_ids = sorted({r for b in batches for r in b.request_ids})
     if request_ids:
@@ -268,17 +267,6 @@ def _insert_spans_and_calls(con: duckdb.DuckDBPyConnection, admitted: Sequence[A
     calls = pa.concat_tables([a.calls for a in admitted], promote_options="permissive")
     if calls.num_rows:
         _insert(con, "llm_calls", calls)
-
-
-def _traces_with_stored_spans(con: duckdb.DuckDBPyConnection, trace_ids: set[str]) -> set[str]:
-    if not trace_ids:
-        return set()
-    con.register("_in_traces", pa.table({"trace_id": pa.array(sorted(trace_ids), pa.string())}))
-    try:
-        rows = con.execute(load_sql("ingest/traces_with_spans.sql")).fetchall()
-    finally:
-        con.unregister("_in_traces")
-    return {row[0] for row in rows}
 
 
 def _insert(con: duckdb.DuckDBPyConnection, table: str, rows: pa.Table) -> None:

@@ -49,21 +49,23 @@ class Admitted:
     refused: tuple[str, ...]
 
 
-def stored_owners(
-    con: duckdb.DuckDBPyConnection, batches: Sequence[Batch], traces: set[str]
-) -> dict[SpanKey, Owner]:
-    """Who sent the already stored spans that the batches' spans in `traces` repeat."""
-    keys = {(t, s) for b in batches for t, s, _ in _rows_in(b.spans, traces)}
-    if not keys:
-        return {}
-    table = pa.table({"trace_id": pa.array([k[0] for k in keys], pa.string()),
-                      "span_id": pa.array([k[1] for k in keys], pa.string())})
-    con.register("_in_keys", table)
+def stored_spans(con: duckdb.DuckDBPyConnection, batches: Sequence[Batch]) -> tuple[set[str], dict[SpanKey, Owner]]:
+    """Of the batches' traces, those with spans stored already; and who sent the stored
+    spans that the batches repeat. One query: it runs for every commit group."""
+    keys = pa.table({
+        "trace_id": pa.concat_arrays([b.spans.column("trace_id").combine_chunks() for b in batches]),
+        "span_id": pa.concat_arrays([b.spans.column("span_id").combine_chunks() for b in batches]),
+    })
+    if keys.num_rows == 0:
+        return set(), {}
+    con.register("_in_keys", keys)
     try:
-        rows = con.execute(load_sql("ingest/stored_span_senders.sql")).fetchall()
+        rows = con.execute(load_sql("ingest/stored_spans.sql")).fetchall()
     finally:
         con.unregister("_in_keys")
-    return {(trace_id, span_id): (sender, tenant) for trace_id, span_id, sender, tenant in rows}
+    traces = {row[0] for row in rows}
+    owners = {(trace_id, span_id): (sender, tenant) for trace_id, span_id, sender, tenant in rows if span_id}
+    return traces, owners
 
 
 def admit(batches: Sequence[Batch], owners: dict[SpanKey, Owner], traces: set[str]) -> list[Admitted]:
