@@ -16,15 +16,15 @@ from typing import Any, Protocol
 
 import duckdb
 
-from analytics.rollups import RollupOutcome, run_rollups
-from collector.errors import QueryError
-from collector.settings import Settings
+from outcrop.analytics.rollups import RollupOutcome, run_rollups
+from outcrop.core.errors import QueryError
+from outcrop.core.settings import Settings
 
 log = logging.getLogger(__name__)
 
 
 class WriteStore(Protocol):
-    """The part of collector.store.Store that jobs use."""
+    """The part of outcrop.core.store.writer.Store that jobs use."""
 
     def write(self, fn: Callable[[duckdb.DuckDBPyConnection], Any], timeout: float | None = None) -> Any: ...
 

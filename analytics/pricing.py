@@ -14,14 +14,13 @@ from collections.abc import Iterable, Sequence
 from dataclasses import astuple, dataclass
 from datetime import date, datetime
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import duckdb
 
-from collector.settings import PricingSettings
+from outcrop.core.settings import PricingSettings
+from outcrop.core.sql import load_sql
 
-SQL_DIR = Path(__file__).resolve().parent.parent / "sql"
 FINGERPRINT = "pricing.fingerprint"
 EPOCH = datetime(1970, 1, 1)
 PROVIDER = "aws.bedrock"
@@ -198,7 +197,7 @@ def sync_prices(con: duckdb.DuckDBPyConnection, settings: PricingSettings, now: 
     _replace(con, "provisioned_throughput", _provisioned_rows(settings), 6)
     con.execute("DELETE FROM price_book")
     con.execute(
-        (SQL_DIR / "rollups" / "price_book.sql").read_text(),
+        load_sql("rollups/price_book.sql"),
         {
             "geo_multiplier": settings.geo_multiplier,
             "global_multiplier": settings.global_multiplier,

@@ -14,16 +14,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
-from pathlib import Path
 from typing import Any, Protocol
 
 import duckdb
 import pyarrow as pa
 
-from analytics.windows import HOUR, ceil_to, floor_to, minutes_in, split_range
-from collector.errors import QueryError as QueryError  # re-exported: the report catches it
+from outcrop.analytics.windows import HOUR, ceil_to, floor_to, minutes_in, split_range
+from outcrop.core.errors import QueryError as QueryError  # re-exported: the report catches it
+from outcrop.core.sql import sql_path
 
-QUERY_DIR = Path(__file__).resolve().parent.parent / "sql" / "queries"
+QUERY_DIR = sql_path("queries")
 GROUP_KEYS: tuple[str, ...] = ("tenant", "route", "workflow", "model", "region")
 GRAINS: tuple[str, ...] = ("1m", "1h", "1d")
 MAX_ROWS = 100_000
@@ -36,7 +36,7 @@ LATEST = datetime(2200, 1, 1)
 
 
 class Reader(Protocol):
-    """The part of collector.store.Store a read needs."""
+    """The part of outcrop.core.store.writer.Store a read needs."""
 
     def query(self, sql: str, params: Any = None) -> pa.Table: ...
 

@@ -14,15 +14,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
-from pathlib import Path
 
 import duckdb
 
-from analytics import pricing
-from analytics.windows import DAY, HOUR, floor_to
-from collector.settings import DEFAULT_MAX_TOKENS_PER_CALL, PricingSettings
+from outcrop.analytics import pricing
+from outcrop.analytics.windows import DAY, HOUR, floor_to
+from outcrop.core.settings import DEFAULT_MAX_TOKENS_PER_CALL, PricingSettings
+from outcrop.core.sql import sql_path
 
-ROLLUP_SQL = Path(__file__).resolve().parent.parent / "sql" / "rollups"
+ROLLUP_SQL = sql_path("rollups")
 WRITE_SEQ = "rollup.write_seq"  # largest llm_calls write_seq rolled up (commit order)
 DAYS_UNTIL = "rollup.days_until"
 # The token bound the rollups were written with; token_bound() (sql/migrations/0005) reads it.

@@ -15,9 +15,9 @@ from typing import Any
 
 from apscheduler.schedulers.background import BackgroundScheduler
 
-from analytics.jobs import JOBS, SCHEDULED, Job, JobResult, WriteStore, run_job
-from collector.settings import Settings
-from collector.store import utcnow
+from outcrop.analytics.jobs import JOBS, SCHEDULED, Job, JobResult, WriteStore, run_job
+from outcrop.core.clock import utcnow
+from outcrop.core.settings import Settings
 
 log = logging.getLogger(__name__)
 

@@ -24,11 +24,11 @@ from typing import Any
 
 import orjson
 
-from collector.normalize.bedrock import parse_record
-from collector.runtime import tune_gc
-from collector.settings import AttributionSettings, ProfilesSettings, Settings
-from collector.sources import ingest_once
-from collector.store import Store
+from outcrop.collector.normalize.bedrock import parse_record
+from outcrop.collector.sources import ingest_once
+from outcrop.core.runtime import tune_gc
+from outcrop.core.settings import AttributionSettings, ProfilesSettings, Settings
+from outcrop.core.store.writer import Store
 
 TARGET_PER_SECOND = 100_000
 PER_FILE = 10_000

@@ -381,7 +381,7 @@ def _pin_server() -> None:
 
 def start_server(db: Path) -> tuple[subprocess.Popen[bytes], dict[str, int]]:
     env = {**os.environ, "OUTCROP_JOBS__ENABLED": "false", "PYTHONPATH": str(ROOT)}
-    cmd = [sys.executable, "-m", "collector", "serve", "--db", str(db),
+    cmd = [sys.executable, "-m", "outcrop", "serve", "--db", str(db),
            "--http-port", "0", "--grpc-port", "0", "--api-port", "0"]
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
                             preexec_fn=_pin_server if hasattr(os, "sched_setaffinity") else None)
@@ -430,10 +430,10 @@ def bench_protocol(protocol: str, plan: dict[str, float], tmp: Path) -> dict[str
 
 def ceiling(protocol: str, requests: int, tmp: Path) -> float:
     """decode + build_span_batch + write_span_batch + COMMIT per request, one thread."""
-    from collector.ingest import build_span_batch, write_span_batch
-    from collector.receivers.otlp_decode import decode_json, decode_protobuf
-    from collector.settings import AttributionSettings
-    from collector.store import apply_migrations, connect
+    from outcrop.collector.decode.otlp import decode_json, decode_protobuf
+    from outcrop.collector.span_batch import build_span_batch, write_span_batch
+    from outcrop.core.settings import AttributionSettings
+    from outcrop.core.store.writer import apply_migrations, connect
 
     decode = decode_json if protocol == "json" else decode_protobuf
     pool, keys, now = payload_pool(protocol), AttributionSettings(), datetime.now()
@@ -453,10 +453,10 @@ def ceiling(protocol: str, requests: int, tmp: Path) -> float:
 
 def insert_ceiling(requests: int, tmp: Path) -> float:
     """The DuckDB Arrow insert alone: prebuilt tables, INSERT spans + llm_calls, COMMIT."""
-    from collector.ingest import build_span_batch
-    from collector.receivers.otlp_decode import decode_protobuf
-    from collector.settings import AttributionSettings
-    from collector.store import apply_migrations, connect
+    from outcrop.collector.decode.otlp import decode_protobuf
+    from outcrop.collector.span_batch import build_span_batch
+    from outcrop.core.settings import AttributionSettings
+    from outcrop.core.store.writer import apply_migrations, connect
 
     pool, keys, now = payload_pool("protobuf"), AttributionSettings(), datetime.now()
     batches = [build_span_batch(decode_protobuf(renumber(pool[i % POOL], i + 1), 16 * 1024).records,

@@ -21,10 +21,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import duckdb  # noqa: E402
 
-from analytics.queries import run_query  # noqa: E402
-from analytics.rollups import run_rollups  # noqa: E402
-from collector.settings import PricingSettings  # noqa: E402
-from collector.store import apply_migrations  # noqa: E402
+from outcrop.analytics.queries import run_query  # noqa: E402
+from outcrop.analytics.rollups import run_rollups  # noqa: E402
+from outcrop.core.settings import PricingSettings  # noqa: E402
+from outcrop.core.store.writer import apply_migrations  # noqa: E402
 
 START = datetime(2025, 1, 1)
 KINDS = ("usage", "latency", "cost", "capacity")

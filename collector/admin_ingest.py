@@ -22,11 +22,11 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
 
-from collector.errors import BadSource, IngestBusy, SourceRefused
-from collector.receivers.bedrock_s3 import split_uri
-from collector.settings import Settings
-from collector.sources import CLOUDWATCH_SCHEME, Report, ingest_once
-from collector.store import Store
+from outcrop.collector.receivers.bedrock_s3 import split_uri
+from outcrop.collector.sources import CLOUDWATCH_SCHEME, Report, ingest_once
+from outcrop.core.errors import BadSource, IngestBusy, SourceRefused
+from outcrop.core.settings import Settings
+from outcrop.core.store.writer import Store
 
 # How often the caller's connection is looked at while a run goes on.
 WATCH_SECONDS = 0.5

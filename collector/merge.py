@@ -15,8 +15,8 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from collector.records import ATTRIBUTION_FIELDS, LlmCall
-from collector.store import load_sql
+from outcrop.core.records import ATTRIBUTION_FIELDS, LlmCall
+from outcrop.core.sql import load_sql
 
 _INVOCATION_COLUMNS: tuple[str, ...] = (
     "request_id", "ts", *ATTRIBUTION_FIELDS, "operation", "request_model", "model", "region",

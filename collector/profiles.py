@@ -18,10 +18,10 @@ from typing import Any
 
 import duckdb
 
-from collector.aws import AwsClients, classify_error
-from collector.normalize.models import normalize_model_id
-from collector.records import LlmCall
-from collector.settings import AttributionSettings, ProfilesSettings
+from outcrop.collector.normalize.models import normalize_model_id
+from outcrop.core.aws import AwsClients, classify_error
+from outcrop.core.records import LlmCall
+from outcrop.core.settings import AttributionSettings, ProfilesSettings
 
 # How long a failure that may heal by itself (throttle, 5xx) is remembered, so one
 # batch does not call the API once per record.

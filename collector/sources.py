@@ -20,16 +20,16 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from collector.aws import AwsClients
-from collector.errors import SourceNotFound
-from collector.profiles import ProfileResolver
-from collector.receivers.bedrock_cloudwatch import ingest_log_group
-from collector.receivers.bedrock_files import LogReader, ingest_path
-from collector.receivers.bedrock_s3 import fetch_body, ingest_s3
-from collector.receivers.budget import Clock, RunBudget
-from collector.receivers.cloudwatch_metrics import poll_metrics
-from collector.settings import CloudWatchLogsSource, Settings
-from collector.store import Store
+from outcrop.collector.profiles import ProfileResolver
+from outcrop.collector.receivers.bedrock_cloudwatch import ingest_log_group
+from outcrop.collector.receivers.bedrock_files import LogReader, ingest_path
+from outcrop.collector.receivers.bedrock_s3 import fetch_body, ingest_s3
+from outcrop.collector.receivers.budget import Clock, RunBudget
+from outcrop.collector.receivers.cloudwatch_metrics import poll_metrics
+from outcrop.core.aws import AwsClients
+from outcrop.core.errors import SourceNotFound
+from outcrop.core.settings import CloudWatchLogsSource, Settings
+from outcrop.core.store.writer import Store
 
 CLOUDWATCH_SCHEME = "cloudwatch-logs://"
 DEFAULT_STREAM = CloudWatchLogsSource.model_fields["log_stream"].default
@@ -68,7 +68,7 @@ def ingest_once(store: Store, settings: Settings, source: str, now: datetime, *,
     """Read what is new in one source: `s3://bucket/prefix`, `cloudwatch-logs://GROUP`
     (stream from config, else Bedrock's default; `GROUP?stream=NAME` to choose), or a
     local file or folder, until done, out of budget, or `cancel` is set. Raises
-    collector.aws.AwsError, classified, on AWS failures."""
+    outcrop.core.aws.AwsError, classified, on AWS failures."""
     ctx = context or SourceContext.build(settings)
     budget = RunBudget.from_settings(settings.ingest, cancel, clock)
     report: Report = {**_ingest(ctx, store, source, now, budget)}

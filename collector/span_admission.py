@@ -19,7 +19,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from collector.store import load_sql
+from outcrop.core.sql import load_sql
 
 # Who sent a span: the ingest key's fingerprint and the tenant the span states (the
 # key's bound tenant when it has one); None, None for an open-ingest span stating none.
@@ -30,7 +30,7 @@ REFUSED = "trace/span id already stored by another sender"
 
 
 class Batch(Protocol):
-    """What admission reads of a span batch (collector.ingest.SpanBatch)."""
+    """What admission reads of a span batch (outcrop.collector.span_batch.SpanBatch)."""
 
     @property
     def spans(self) -> pa.Table: ...

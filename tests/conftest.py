@@ -12,15 +12,15 @@ from typing import Any
 
 import pytest
 
-from collector.server import OutcropServer
-from collector.settings import Settings, load_settings
-from collector.store import Store
+from outcrop.core.settings import Settings, load_settings
+from outcrop.core.store.writer import Store
+from outcrop.server import OutcropServer
 
 
 def run_outcrop(*args: str, env: dict[str, str] | None = None,
                 timeout: float = 180) -> subprocess.CompletedProcess[str]:
     """The `outcrop` command line in a child process, as a user runs it."""
-    return subprocess.run([sys.executable, "-m", "collector", *args], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "outcrop", *args], capture_output=True, text=True,
                           timeout=timeout, env=env)
 
 

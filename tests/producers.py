@@ -28,7 +28,7 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind, StatusCode
 
-from collector.records import SpanRecord
+from outcrop.core.records import SpanRecord
 from tests.fakes.bedrock_runtime import FakeBedrockRuntime, FakeReply
 
 REGION = "us-east-1"

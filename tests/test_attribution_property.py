@@ -14,10 +14,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from otlp_payloads import request, sid, span, tid
 
-from collector.ingest import SpanBatch, SpanWrite, build_span_batch, write_span_batch
-from collector.receivers.otlp_decode import records_from_request
-from collector.settings import AttributionSettings
-from collector.store import Store, utcnow
+from outcrop.collector.decode.otlp import records_from_request
+from outcrop.collector.span_batch import SpanBatch, SpanWrite, build_span_batch, write_span_batch
+from outcrop.core.clock import utcnow
+from outcrop.core.settings import AttributionSettings
+from outcrop.core.store.writer import Store
 
 KEYS = AttributionSettings()
 

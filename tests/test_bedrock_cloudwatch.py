@@ -9,17 +9,17 @@ from typing import Any
 
 import pytest
 
-from collector.aws import AwsError
-from collector.receivers import bedrock_cloudwatch
-from collector.settings import (
+from outcrop.collector.receivers import bedrock_cloudwatch
+from outcrop.collector.sources import configured_sources, ingest_once
+from outcrop.core.aws import AwsError
+from outcrop.core.settings import (
     AwsSettings,
     CloudWatchMetricsSource,
     ProfilesSettings,
     Settings,
     SourcesSettings,
 )
-from collector.sources import configured_sources, ingest_once
-from collector.store import Store
+from outcrop.core.store.writer import Store
 from tests.conftest_aws import REGION, aws_env, boto, endpoints, moto_url  # noqa: F401
 
 GROUP = "/bedrock/invocations"

@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
-from collector.settings import ProfilesSettings, Settings
-from collector.sources import ingest_once
-from collector.store import Store
+from outcrop.collector.sources import ingest_once
+from outcrop.core.settings import ProfilesSettings, Settings
+from outcrop.core.store.writer import Store
 
 NOW = datetime(2026, 11, 20, 15, 0, 0)
 SAMPLES = Path(__file__).parent / "testdata" / "bedrock" / "samples"
@@ -244,7 +244,7 @@ def test_max_bytes_stops_mid_file_and_the_next_run_resumes_at_the_next_line(
 
 
 def test_max_seconds_stops_a_gzip_file_which_is_resumed_not_reread(tmp_path: Path, db: str) -> None:
-    from collector.sources import ingest_once as ingest_with_clock
+    from outcrop.collector.sources import ingest_once as ingest_with_clock
 
     path = tmp_path / "big.json.gz"
     path.write_bytes(gzip.compress(jsonl([record(f"r{i:02d}") for i in range(30)])))

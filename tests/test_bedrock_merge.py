@@ -14,11 +14,11 @@ from typing import Any
 
 import pytest
 
-from collector.ingest import build_span_batch, write_span_batch
-from collector.records import SpanRecord
-from collector.settings import ProfilesSettings, Settings
-from collector.sources import ingest_once
-from collector.store import Store
+from outcrop.collector.sources import ingest_once
+from outcrop.collector.span_batch import build_span_batch, write_span_batch
+from outcrop.core.records import SpanRecord
+from outcrop.core.settings import ProfilesSettings, Settings
+from outcrop.core.store.writer import Store
 from tests.fakes.bedrock_runtime import FakeBedrockRuntime, FakeReply
 from tests.producers import capture, converse
 

@@ -14,14 +14,14 @@ from typing import Any
 
 import pytest
 
-from collector.normalize.bedrock import (
+from outcrop.collector.normalize.bedrock import (
     MalformedRecord,
     output_body_location,
     parse_record,
     tenant_for_identity,
     with_output_body,
 )
-from collector.settings import AttributionSettings
+from outcrop.core.settings import AttributionSettings
 
 CASES = Path(__file__).parent / "testdata" / "bedrock" / "cases"
 SAMPLES = Path(__file__).parent / "testdata" / "bedrock" / "samples"

@@ -11,18 +11,18 @@ from typing import Any
 
 import pytest
 
-from collector.aws import AwsClients
-from collector.profiles import ProfileResolver, unresolved_profiles
-from collector.records import LlmCall
-from collector.settings import (
+from outcrop.collector.profiles import ProfileResolver, unresolved_profiles
+from outcrop.collector.sources import ingest_once
+from outcrop.core.aws import AwsClients
+from outcrop.core.records import LlmCall
+from outcrop.core.settings import (
     AttributionSettings,
     AwsSettings,
     InferenceProfile,
     ProfilesSettings,
     Settings,
 )
-from collector.sources import ingest_once
-from collector.store import Store
+from outcrop.core.store.writer import Store
 from tests.fakes.bedrock_control import FakeBedrockControl, FakeProfile
 
 NOW = datetime(2026, 11, 20, 15, 0, 0)

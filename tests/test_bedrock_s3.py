@@ -11,11 +11,11 @@ from typing import Any
 
 import pytest
 
-from collector.aws import AwsError
-from collector.receivers import bedrock_files
-from collector.settings import AwsSettings, ProfilesSettings, Settings
-from collector.sources import SourceContext, ingest_once
-from collector.store import Store
+from outcrop.collector.receivers import bedrock_files
+from outcrop.collector.sources import SourceContext, ingest_once
+from outcrop.core.aws import AwsError
+from outcrop.core.settings import AwsSettings, ProfilesSettings, Settings
+from outcrop.core.store.writer import Store
 from tests.conftest_aws import REGION, aws_env, boto, endpoints, moto_url  # noqa: F401
 
 NOW = datetime(2026, 11, 20, 15, 0, 0)

@@ -9,7 +9,7 @@ from typing import Any
 import requests
 from conftest import run_outcrop as outcrop
 
-from collector.store import Store
+from outcrop.core.store.writer import Store
 
 
 def _seed(store: Store) -> None:

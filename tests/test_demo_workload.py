@@ -24,7 +24,7 @@ from opentelemetry.proto.common.v1.common_pb2 import AnyValue
 from opentelemetry.proto.trace.v1.trace_pb2 import Span as PbSpan
 from opentelemetry.proto.trace.v1.trace_pb2 import Status as PbStatus
 
-from collector.demo import DEMO_PROFILES, WorkloadSummary, plan_workload, run_workload
+from outcrop.demo import DEMO_PROFILES, WorkloadSummary, plan_workload, run_workload
 
 NOW = datetime(2026, 11, 20, 15, 0, tzinfo=UTC)
 NOW_NS = int(NOW.timestamp()) * 1_000_000_000

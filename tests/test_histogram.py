@@ -8,9 +8,9 @@ from datetime import timedelta
 import pytest
 from test_rollups_fixtures import T0, fresh_db, insert_calls
 
-from analytics.queries import run_query
-from analytics.rollups import run_rollups
-from collector.settings import PricingSettings
+from outcrop.analytics.queries import run_query
+from outcrop.analytics.rollups import run_rollups
+from outcrop.core.settings import PricingSettings
 
 QS = (("p50", 0.5), ("p90", 0.9), ("p95", 0.95), ("p99", 0.99))
 

@@ -8,10 +8,10 @@ from typing import Any
 
 from test_rollups_fixtures import T0, insert_calls
 
-from analytics.jobs import JobResult, run_jobs
-from analytics.scheduler import run_with_retries, start_scheduler
-from collector.settings import load_settings
-from collector.store import Store
+from outcrop.analytics.jobs import JobResult, run_jobs
+from outcrop.analytics.scheduler import run_with_retries, start_scheduler
+from outcrop.core.settings import load_settings
+from outcrop.core.store.writer import Store
 
 SETTINGS = load_settings(jobs={"max_retries": 2})
 

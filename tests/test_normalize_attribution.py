@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collector.normalize.attribution import own_attribution
-from collector.records import Attribution
-from collector.settings import AttributionSettings
+from outcrop.collector.normalize.attribution import own_attribution
+from outcrop.core.records import Attribution
+from outcrop.core.settings import AttributionSettings
 
 KEYS = AttributionSettings()
 

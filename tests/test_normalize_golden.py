@@ -16,9 +16,9 @@ from typing import Any
 
 import pytest
 
-from collector.normalize.otlp import normalize_span
-from collector.records import ATTRIBUTION_FIELDS
-from collector.settings import AttributionSettings
+from outcrop.collector.normalize.otlp import normalize_span
+from outcrop.core.records import ATTRIBUTION_FIELDS
+from outcrop.core.settings import AttributionSettings
 from tests.producers import GOLDEN_DIR, PRODUCERS, SCENARIOS, record_from_json, run_scenario
 
 CASES = sorted(p.name.removesuffix(".input.json") for p in GOLDEN_DIR.glob("*.input.json"))

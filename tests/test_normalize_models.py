@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from genai_prices import data
 
-from collector.normalize.models import looks_like_bedrock, normalize_model_id
+from outcrop.collector.normalize.models import looks_like_bedrock, normalize_model_id
 
 HAIKU = "anthropic.claude-3-5-haiku-20241022-v1:0"
 APP_PROFILE = "arn:aws:bedrock:us-west-2:123456789012:application-inference-profile/a1b2c3d4e5f6"

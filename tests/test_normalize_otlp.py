@@ -9,10 +9,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from collector.normalize import genai as g
-from collector.normalize.otlp import normalize_span
-from collector.records import LlmCall, SpanRecord
-from collector.settings import AttributionSettings
+from outcrop.collector.normalize import genai as g
+from outcrop.collector.normalize.otlp import normalize_span
+from outcrop.core.records import LlmCall, SpanRecord
+from outcrop.core.settings import AttributionSettings
 
 KEYS = AttributionSettings()
 T0 = 1_760_000_000_000_000_000

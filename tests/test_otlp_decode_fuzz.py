@@ -8,8 +8,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from otlp_payloads import llm_attrs, request, sid, span, tid
 
-from collector.errors import BadPayload
-from collector.receivers.otlp_decode import decode_json, decode_protobuf
+from outcrop.collector.decode.otlp import decode_json, decode_protobuf
+from outcrop.core.errors import BadPayload
 
 LIMIT = 4096
 VALID = request(span(tid(1), sid(1), attrs=llm_attrs("r-1")), span(tid(1), sid(2), parent=sid(1))).SerializeToString()

@@ -14,7 +14,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 from otlp_payloads import request, sid, span, tid
 
-from collector.receivers.otlp_decode import SpanLimits, decode_json, decode_protobuf
+from outcrop.collector.decode.otlp import SpanLimits, decode_json, decode_protobuf
 
 LIMITS = SpanLimits(attributes=5, events=3, event_attributes=2)
 
@@ -101,7 +101,7 @@ def test_invalid_utf8_deep_in_a_value_is_named_by_its_path() -> None:
 
 
 def test_bytes_that_are_not_protobuf_are_still_refused_whole() -> None:
-    from collector.errors import BadPayload
+    from outcrop.core.errors import BadPayload
 
     try:
         decode_protobuf(b"\x0a\xff\xff\xff\xff\x0f garbage", 4096)

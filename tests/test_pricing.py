@@ -8,10 +8,10 @@ from typing import Any
 import pytest
 from test_rollups_fixtures import T0, fresh_db, insert_calls
 
-from analytics.pricing import seed_rows
-from analytics.queries import run_query
-from analytics.rollups import run_rollups
-from collector.settings import PriceOverride, PricingSettings, ProvisionedThroughput
+from outcrop.analytics.pricing import seed_rows
+from outcrop.analytics.queries import run_query
+from outcrop.analytics.rollups import run_rollups
+from outcrop.core.settings import PriceOverride, PricingSettings, ProvisionedThroughput
 
 MODEL = "test.model-v1:0"
 # $3 input, $15 output, $0.30 cache read, $3.75 cache write per million; batch half price;

@@ -7,9 +7,9 @@ from datetime import timedelta
 import pytest
 from test_rollups_fixtures import T0, fresh_db, insert_calls
 
-from analytics.queries import QueryError, available, load_query, run_query
-from analytics.rollups import run_rollups
-from collector.settings import PricingSettings
+from outcrop.analytics.queries import QueryError, available, load_query, run_query
+from outcrop.analytics.rollups import run_rollups
+from outcrop.core.settings import PricingSettings
 
 RANGE = {"from": T0, "to": T0 + timedelta(hours=2)}
 

@@ -9,7 +9,7 @@ import pytest
 import requests
 from conftest import run_outcrop
 
-from collector.store import Store
+from outcrop.core.store.writer import Store
 
 BAD_TIMES = [
     ({"from": "0001-01-01T00:00:00", "to": "2026-01-01T00:00:00"}, "from"),

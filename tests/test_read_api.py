@@ -9,7 +9,7 @@ import pyarrow as pa
 import requests
 from otlp_payloads import llm_attrs, request, sid, span, tid
 
-from collector.readonly import ARROW_STREAM
+from outcrop.core.store.readonly import ARROW_STREAM
 
 RANGE = {"from": "2000-01-01T00:00:00", "to": "2100-01-01T00:00:00"}
 

@@ -10,7 +10,7 @@ import requests
 from conftest import run_outcrop
 from otlp_payloads import request, sid, span, tid
 
-from collector.store import Store
+from outcrop.core.store.writer import Store
 
 # The tester's query: one list of 400M integers, 6.5 GiB of RSS before the bound.
 HUNGRY = "SELECT len(list(range)) FROM range(400000000)"

@@ -15,8 +15,8 @@ import pytest
 import requests
 from conftest import run_outcrop
 
-from collector.__main__ import main
-from collector.store import Store, connect
+from outcrop.cli.main import main
+from outcrop.core.store.writer import Store, connect
 
 SECRET = "secret-marker-7f3a"
 SEQUENCE = "llm_calls_write_seq"
@@ -151,7 +151,8 @@ def test_a_network_read_is_refused_without_downloading_an_extension(tmp_path: Pa
     assert result.stderr.startswith("outcrop: ") and "read_csv" in result.stderr
     assert "httpfs" not in result.stderr and "Traceback" not in result.stderr
     # even a connection past the statement check may not fetch httpfs: DuckDB would install it under $HOME
-    probe = ("import duckdb\nfrom collector.store import connect\ncon = connect(':memory:', read_only=False)\n"
+    probe = ("import duckdb\nfrom outcrop.core.store.writer import connect\n"
+             "con = connect(':memory:', read_only=False)\n"
              "try:\n    con.sql(\"SELECT * FROM read_csv('http://127.0.0.1:9/x.csv')\").fetchall()\n"
              "except duckdb.Error as exc:\n    print(type(exc).__name__)\n")
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=env, timeout=60,

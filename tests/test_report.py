@@ -11,10 +11,12 @@ import pyarrow as pa
 import pytest
 from test_rollups_fixtures import T0, fresh_db, insert_calls
 
-from analytics.queries import run_query
-from analytics.report import add_report_arguments, build_report, format_table, run_report_command
-from analytics.rollups import run_rollups
-from collector.settings import PricingSettings
+from outcrop.analytics.queries import run_query
+from outcrop.analytics.report import build_report
+from outcrop.analytics.rollups import run_rollups
+from outcrop.cli.formatting import format_table
+from outcrop.cli.report import add_report_arguments, run_report_command
+from outcrop.core.settings import PricingSettings
 
 EXPECTED = {
     "usage": ["tenant", "model", "requests", "errors", "throttles", "error_rate", "throttle_rate",

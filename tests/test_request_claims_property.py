@@ -15,12 +15,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from otlp_payloads import llm_attrs, request, sid, span, tid
 
-from collector.ingest import SpanBatch, SpanWrite, build_span_batch, write_span_batch
-from collector.merge import store_bedrock_calls
-from collector.receivers.otlp_decode import records_from_request
-from collector.records import LlmCall
-from collector.settings import AttributionSettings
-from collector.store import Store
+from outcrop.collector.decode.otlp import records_from_request
+from outcrop.collector.merge import store_bedrock_calls
+from outcrop.collector.span_batch import SpanBatch, SpanWrite, build_span_batch, write_span_batch
+from outcrop.core.records import LlmCall
+from outcrop.core.settings import AttributionSettings
+from outcrop.core.store.writer import Store
 
 KEYS = AttributionSettings()
 T0 = datetime(2026, 11, 20, 10, 0)

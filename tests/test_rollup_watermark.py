@@ -12,14 +12,14 @@ from datetime import datetime, timedelta
 from otlp_payloads import llm_attrs, sid, span, tid
 from otlp_payloads import request as otlp_request
 
-from analytics.rollups import run_rollups
-from collector.ingest import build_span_batch, write_span_batch
-from collector.merge import store_bedrock_calls
-from collector.receivers.otlp_decode import records_from_request
-from collector.records import LlmCall
-from collector.settings import AttributionSettings, PricingSettings
-from collector.store import Store
-from collector.timeconv import datetime_to_ns
+from outcrop.analytics.rollups import run_rollups
+from outcrop.collector.decode.otlp import records_from_request
+from outcrop.collector.merge import store_bedrock_calls
+from outcrop.collector.span_batch import build_span_batch, write_span_batch
+from outcrop.core.clock import datetime_to_ns
+from outcrop.core.records import LlmCall
+from outcrop.core.settings import AttributionSettings, PricingSettings
+from outcrop.core.store.writer import Store
 
 HOUR_10 = datetime(2026, 11, 20, 10, 59, 59)
 HOUR_11 = datetime(2026, 11, 20, 11, 0, 1)

@@ -11,7 +11,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from collector.store import apply_migrations
+from outcrop.core.store.writer import apply_migrations
 
 T0 = datetime(2025, 3, 3, 10, 0)
 

@@ -15,9 +15,9 @@ import duckdb
 import pytest
 from test_rollups_fixtures import T0, fresh_db, insert_calls
 
-from analytics.queries import run_query
-from analytics.rollups import run_rollups
-from collector.settings import PricingSettings
+from outcrop.analytics.queries import run_query
+from outcrop.analytics.rollups import run_rollups
+from outcrop.core.settings import PricingSettings
 
 NOW = T0 + timedelta(days=3)
 MODELS = ("anthropic.claude-3-5-haiku-20241022-v1:0", "amazon.nova-pro-v1:0")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from collector.store import apply_migrations, connect
+from outcrop.core.store.writer import apply_migrations, connect
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "schema.md"
 

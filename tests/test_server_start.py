@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from conftest import RunningServer, make_settings
 
-from collector.server import ListenError
+from outcrop.server import ListenError
 
 
 @pytest.mark.parametrize("key", ["http_port", "grpc_port", "api_port"])

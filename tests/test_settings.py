@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from pydantic import BaseModel
 
-from collector.settings import ConfigError, Settings, load_settings
+from outcrop.core.settings import ConfigError, Settings, load_settings
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "configuration.md"
 

@@ -9,8 +9,8 @@ import threading
 import duckdb
 import pytest
 
-from collector.errors import QueryError, StoreLocked
-from collector.store import Store, apply_migrations, connect, migration_files
+from outcrop.core.errors import QueryError, StoreLocked
+from outcrop.core.store.writer import Store, apply_migrations, connect, migration_files
 
 
 def test_write_returns_after_commit_and_reads_see_it(store: Store) -> None:

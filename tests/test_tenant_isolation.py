@@ -20,11 +20,11 @@ import requests
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
 from otlp_payloads import llm_attrs, request, sid, span, tid
 
-from analytics.jobs import run_jobs
-from analytics.queries import run_query
-from collector.settings import Settings
-from collector.sources import ingest_once
-from collector.timeconv import datetime_to_ns
+from outcrop.analytics.jobs import run_jobs
+from outcrop.analytics.queries import run_query
+from outcrop.collector.sources import ingest_once
+from outcrop.core.clock import datetime_to_ns
+from outcrop.core.settings import Settings
 from tests.conftest import RunningServer, make_settings
 
 T0 = datetime(2026, 11, 20, 10, 0, 0)

@@ -15,12 +15,12 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 from otlp_payloads import llm_attrs, request, sid, span, tid
 from test_rollups_fixtures import fresh_db, insert_calls
 
-from analytics.jobs import run_jobs
-from analytics.queries import run_query
-from analytics.rollups import run_rollups
-from collector.settings import ConfigError, IngestSettings, PricingSettings, ProfilesSettings, Settings
-from collector.sources import ingest_once
-from collector.store import Store
+from outcrop.analytics.jobs import run_jobs
+from outcrop.analytics.queries import run_query
+from outcrop.analytics.rollups import run_rollups
+from outcrop.collector.sources import ingest_once
+from outcrop.core.settings import ConfigError, IngestSettings, PricingSettings, ProfilesSettings, Settings
+from outcrop.core.store.writer import Store
 
 PB = {"content-type": "application/x-protobuf"}
 RANGE = {"from": "2000-01-01T00:00:00", "to": "2100-01-01T00:00:00"}

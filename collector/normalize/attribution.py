@@ -11,9 +11,9 @@ import functools
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from collector.normalize.genai import ATTRIBUTION_FALLBACKS
-from collector.records import ATTRIBUTION_FIELDS, Attribution
-from collector.settings import AttributionSettings
+from outcrop.collector.normalize.genai import ATTRIBUTION_FALLBACKS
+from outcrop.core.records import ATTRIBUTION_FIELDS, Attribution
+from outcrop.core.settings import AttributionSettings
 
 # Longer values are not tenant names but payloads pasted into the wrong attribute.
 MAX_VALUE_CHARS = 256

@@ -14,10 +14,10 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from collector.normalize.genai import ImplausibleTokens, token_count
-from collector.normalize.models import normalize_model_id
-from collector.records import LlmCall, compute_otps, is_throttle
-from collector.settings import DEFAULT_MAX_TOKENS_PER_CALL, AttributionSettings
+from outcrop.collector.normalize.genai import ImplausibleTokens, token_count
+from outcrop.collector.normalize.models import normalize_model_id
+from outcrop.core.records import LlmCall, compute_otps, is_throttle
+from outcrop.core.settings import DEFAULT_MAX_TOKENS_PER_CALL, AttributionSettings
 
 PROVIDER = "aws.bedrock"
 STREAM_OPERATIONS = frozenset({"InvokeModelWithResponseStream", "ConverseStream"})

@@ -15,17 +15,17 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from collector.normalize import genai as g
-from collector.normalize.attribution import (
+from outcrop.collector.normalize import genai as g
+from outcrop.collector.normalize.attribution import (
     KeyPlan,
     ResourceAttribution,
     key_plan,
     resource_attribution,
     stated_attribution,
 )
-from collector.normalize.genai import as_flag, as_int, as_number, as_text, first_present, first_text
-from collector.normalize.models import looks_like_bedrock, normalize_model_id
-from collector.records import (
+from outcrop.collector.normalize.genai import as_flag, as_int, as_number, as_text, first_present, first_text
+from outcrop.collector.normalize.models import looks_like_bedrock, normalize_model_id
+from outcrop.core.records import (
     ATTRIBUTION_FIELDS,
     Attribution,
     LlmCall,
@@ -33,7 +33,7 @@ from collector.records import (
     compute_otps,
     is_throttle,
 )
-from collector.settings import DEFAULT_MAX_TOKENS_PER_CALL, AttributionSettings
+from outcrop.core.settings import DEFAULT_MAX_TOKENS_PER_CALL, AttributionSettings
 
 
 @dataclass(frozen=True, slots=True)

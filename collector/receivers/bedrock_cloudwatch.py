@@ -17,9 +17,9 @@ from typing import Any
 import duckdb
 import orjson
 
-from collector.aws import AwsClients, classify_error
-from collector.receivers.bedrock_files import Batch, LogReader, Progress
-from collector.store import Store
+from outcrop.collector.receivers.bedrock_files import Batch, LogReader, Progress
+from outcrop.core.aws import AwsClients, classify_error
+from outcrop.core.store.writer import Store
 
 PAGE_EVENTS = 1_000
 MAX_PAGES_PER_POLL = 1_000  # bounded work per poll; the next poll continues

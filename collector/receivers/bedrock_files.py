@@ -25,19 +25,19 @@ from typing import IO, Any, Protocol
 import duckdb
 import orjson
 
-from collector.merge import store_bedrock_calls
-from collector.normalize.bedrock import (
+from outcrop.collector.merge import store_bedrock_calls
+from outcrop.collector.normalize.bedrock import (
     MalformedRecord,
     output_body_location,
     parse_record,
     with_output_body,
 )
-from collector.profiles import ProfileResolver, record_resolutions
-from collector.receivers.budget import RunBudget
-from collector.receivers.local_files import log_files, open_regular, skip_file
-from collector.records import LlmCall
-from collector.settings import DEFAULT_MAX_TOKENS_PER_CALL, AttributionSettings
-from collector.store import Store
+from outcrop.collector.profiles import ProfileResolver, record_resolutions
+from outcrop.collector.receivers.budget import RunBudget
+from outcrop.collector.receivers.local_files import log_files, open_regular, skip_file
+from outcrop.core.records import LlmCall
+from outcrop.core.settings import DEFAULT_MAX_TOKENS_PER_CALL, AttributionSettings
+from outcrop.core.store.writer import Store
 
 log = logging.getLogger(__name__)
 

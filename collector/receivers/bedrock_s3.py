@@ -19,8 +19,7 @@ from typing import Any
 import duckdb
 import orjson
 
-from collector.aws import AwsClients, classify_error
-from collector.receivers.bedrock_files import (
+from outcrop.collector.receivers.bedrock_files import (
     Batch,
     LogReader,
     ObjectState,
@@ -30,7 +29,8 @@ from collector.receivers.bedrock_files import (
     object_progress,
     read_lines,
 )
-from collector.store import Store
+from outcrop.core.aws import AwsClients, classify_error
+from outcrop.core.store.writer import Store
 
 log = logging.getLogger(__name__)
 

@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from collector.settings import IngestSettings
+from outcrop.core.settings import IngestSettings
 
 Clock = Callable[[], float]
 

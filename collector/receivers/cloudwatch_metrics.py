@@ -14,9 +14,9 @@ from typing import Any
 
 import duckdb
 
-from collector.aws import AwsClients, classify_error
-from collector.settings import CloudWatchMetricsSource
-from collector.store import Store
+from outcrop.core.aws import AwsClients, classify_error
+from outcrop.core.settings import CloudWatchMetricsSource
+from outcrop.core.store.writer import Store
 
 NAMESPACE = "AWS/Bedrock"
 PERIOD_SECONDS = 60

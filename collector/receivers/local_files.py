@@ -15,8 +15,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
 
-from collector.errors import BadSource
-from collector.receivers.budget import RunBudget
+from outcrop.collector.receivers.budget import RunBudget
+from outcrop.core.errors import BadSource
 
 log = logging.getLogger(__name__)
 

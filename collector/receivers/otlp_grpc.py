@@ -19,11 +19,11 @@ from google.rpc.error_details_pb2 import RetryInfo
 from google.rpc.status_pb2 import Status
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2
 
-from collector.errors import OutcropError, Overloaded, ShuttingDown, Unauthorized
-from collector.ingest_service import TraceIngest
-from collector.receivers.otlp_decode import decode_protobuf
-from collector.receivers.otlp_http import span_limits
-from collector.settings import ServerSettings
+from outcrop.collector.decode.otlp import decode_protobuf
+from outcrop.collector.receivers.otlp_http import span_limits
+from outcrop.collector.trace_ingest import TraceIngest
+from outcrop.core.errors import OutcropError, Overloaded, ShuttingDown, Unauthorized
+from outcrop.core.settings import ServerSettings
 
 SERVICE = "opentelemetry.proto.collector.trace.v1.TraceService"
 

@@ -24,10 +24,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from collector.errors import BadPayload, OutcropError, PayloadTooLarge, RequestTimeout, UnsupportedMediaType
-from collector.ingest_service import Accepted, Sender, TraceIngest
-from collector.receivers.otlp_decode import Decoded, SpanLimits, decode_json, decode_protobuf
-from collector.settings import ServerSettings
+from outcrop.collector.decode.otlp import Decoded, SpanLimits, decode_json, decode_protobuf
+from outcrop.collector.trace_ingest import Accepted, Sender, TraceIngest
+from outcrop.core.errors import BadPayload, OutcropError, PayloadTooLarge, RequestTimeout, UnsupportedMediaType
+from outcrop.core.settings import ServerSettings
 
 PROTOBUF = "application/x-protobuf"
 JSON = "application/json"

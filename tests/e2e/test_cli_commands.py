@@ -100,7 +100,7 @@ def test_through_the_server_only_allowed_folders_are_read(server_factory: Any, l
 
 def test_a_relative_path_is_the_callers_not_the_servers(server_factory: Any, logs: Path, db_path: str) -> None:
     server = server_factory(profiles={"resolve_with_api": False}, ingest={"allowed_paths": [str(logs)]})
-    ingest = subprocess.run([sys.executable, "-m", "collector", "ingest", "logs", "--db", db_path,
+    ingest = subprocess.run([sys.executable, "-m", "outcrop", "ingest", "logs", "--db", db_path,
                              "--format", "json"], capture_output=True, text=True, timeout=180, env=ENV,
                             cwd=logs.parent)
     assert ingest.returncode == 0, ingest.stderr

@@ -23,7 +23,7 @@ def start_server(db: Path) -> tuple[subprocess.Popen[str], dict[str, int | str]]
     info_file = Path(str(db) + ".server.json")
     info_file.unlink(missing_ok=True)
     proc = subprocess.Popen(
-        [sys.executable, "-m", "collector", "serve", "--db", str(db),
+        [sys.executable, "-m", "outcrop", "serve", "--db", str(db),
          "--http-port", "0", "--grpc-port", "0", "--api-port", "0"],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         env={**os.environ, "OUTCROP_JOBS__ENABLED": "false"},

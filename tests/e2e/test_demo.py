@@ -15,7 +15,7 @@ pytestmark = pytest.mark.e2e
 def test_demo_runs_and_summarises_by_tenant(tmp_path: Path) -> None:
     db = tmp_path / "demo.duckdb"
     result = subprocess.run(
-        [sys.executable, "-m", "collector", "demo", "--db", str(db), "--exit", "--history-days", "0.5",
+        [sys.executable, "-m", "outcrop", "demo", "--db", str(db), "--exit", "--history-days", "0.5",
          "--http-port", "0", "--grpc-port", "0", "--api-port", "0"],
         capture_output=True, text=True, timeout=300, cwd=tmp_path,
     )

@@ -17,11 +17,12 @@ import duckdb
 import orjson
 import pyarrow as pa
 
-from collector.merge import merge_request_ids, resolve_attribution
-from collector.normalize.attribution import ResourceAttribution, key_plan, resource_attribution
-from collector.normalize.genai import ImplausibleTokens
-from collector.normalize.otlp import NormalizedSpan, normalize_span
-from collector.records import (
+from outcrop.collector.merge import merge_request_ids, resolve_attribution
+from outcrop.collector.normalize.attribution import ResourceAttribution, key_plan, resource_attribution
+from outcrop.collector.normalize.genai import ImplausibleTokens
+from outcrop.collector.normalize.otlp import NormalizedSpan, normalize_span
+from outcrop.collector.span_admission import Admitted, admit, refusal_messages, stored_spans
+from outcrop.core.records import (
     ATTRIBUTION_FIELDS,
     REQUIRED_ATTRIBUTION,
     UNATTRIBUTED,
@@ -29,8 +30,7 @@ from collector.records import (
     LlmCall,
     SpanRecord,
 )
-from collector.settings import DEFAULT_MAX_TOKENS_PER_CALL, AttributionSettings
-from collector.span_admission import Admitted, admit, refusal_messages, stored_spans
+from outcrop.core.settings import DEFAULT_MAX_TOKENS_PER_CALL, AttributionSettings
 
 _TS = pa.timestamp("us")
 

@@ -22,8 +22,8 @@ from botocore.exceptions import (
     ConnectionError as BotoConnectionError,
 )
 
-from collector.errors import OutcropError
-from collector.settings import AwsSettings
+from outcrop.core.errors import OutcropError
+from outcrop.core.settings import AwsSettings
 
 # Error codes AWS uses for "try again later"; botocore's standard mode already retried
 # these max_attempts times before we see them.

@@ -35,9 +35,9 @@ from opentelemetry.semconv.attributes import (
 from opentelemetry.trace import Span, Status, StatusCode, Tracer
 from opentelemetry.util.types import AttributeValue
 
-from collector.demo import catalog, schedule
-from collector.demo.invocation_logs import write_invocation_logs
-from collector.demo.plan import Call, Planner, TracePlan
+from outcrop.demo import catalog, schedule
+from outcrop.demo.invocation_logs import write_invocation_logs
+from outcrop.demo.plan import Call, Planner, TracePlan
 
 DEFAULT_TRACES_PER_HOUR = 60
 FLUSH_EVERY_TRACES = 250

@@ -11,14 +11,19 @@ import json
 import os
 import urllib.error
 import urllib.request
+from pathlib import Path
 from typing import Any
 
 import orjson
 import pyarrow as pa
 
-from collector.errors import OutcropError
-from collector.readonly import ARROW_STREAM, from_arrow_ipc
-from collector.server import server_file
+from outcrop.core.errors import OutcropError
+from outcrop.core.store.readonly import ARROW_STREAM, from_arrow_ipc
+
+
+def server_file(db_path: str) -> Path:
+    """Where a running server announces itself, beside the database file."""
+    return Path(db_path + ".server.json")
 
 
 class ApiError(OutcropError):

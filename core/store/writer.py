@@ -18,23 +18,23 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
 import duckdb
 import pyarrow as pa
 
-from collector.errors import Overloaded, ShuttingDown, StoreLocked
-from collector.read_limits import ReadBounds, run_bounded
+from outcrop.core.clock import utcnow
+from outcrop.core.errors import Overloaded, ShuttingDown, StoreLocked
+from outcrop.core.sql import sql_path
+from outcrop.core.store.read_limits import ReadBounds, run_bounded
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 WriteFn = Callable[[duckdb.DuckDBPyConnection], Any]
 
-SQL_DIR = Path(__file__).resolve().parent.parent / "sql"
-MIGRATIONS_DIR = SQL_DIR / "migrations"
+MIGRATIONS_DIR = sql_path("migrations")
 _MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 # DuckDB checkpoints inside the COMMIT that pushes its WAL past this size, and the
 # writer waits for it. At its 16 MB default that is every ~15k spans and about half the
@@ -51,11 +51,6 @@ SANDBOX = {
     "autoinstall_known_extensions": False,
     "autoload_known_extensions": False,
 }
-
-
-def utcnow() -> datetime:
-    """Naive UTC now, the form every TIMESTAMP column holds."""
-    return datetime.now(UTC).replace(tzinfo=None)
 
 
 @dataclass
@@ -315,6 +310,3 @@ def apply_migrations(con: duckdb.DuckDBPyConnection) -> list[int]:
     return applied
 
 
-def load_sql(relative: str) -> str:
-    """Text of a statement kept under sql/ (e.g. 'ingest/resolve_attribution.sql')."""
-    return (SQL_DIR / relative).read_text()

@@ -2,7 +2,7 @@
 
 Ad-hoc SQL (`POST /v1/sql`, `outcrop sql`) reads the database's tables and nothing else.
 Two walls hold that. Every connection is opened with DuckDB's external access off and its
-configuration locked (`collector.store.connect`): no file but the database's own, no
+configuration locked (`outcrop.core.store.writer.connect`): no file but the database's own, no
 network, no extension install. And each statement is checked here, on DuckDB's own parse
 tree (`json_serialize_sql`), before it runs: one SELECT; table functions only from an
 allow-list (generators, the catalog's views of itself, the database's own table macros),
@@ -23,8 +23,9 @@ import duckdb
 import orjson
 import pyarrow as pa
 
-from collector.errors import QueryError
-from collector.store import connect, load_sql
+from outcrop.core.errors import QueryError
+from outcrop.core.sql import load_sql
+from outcrop.core.store.writer import connect
 
 ARROW_STREAM = "application/vnd.apache.arrow.stream"
 

@@ -18,8 +18,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from collector.demo import catalog
-from collector.demo.plan import Call
+from outcrop.demo import catalog
+from outcrop.demo.plan import Call
 
 MAX_RECORDS_PER_FILE = 500
 

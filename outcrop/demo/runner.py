@@ -17,12 +17,12 @@ from typing import Any
 
 import pyarrow as pa
 
-from collector.access import call
-from collector.demo.catalog import DEMO_PROFILES
-from collector.demo.workload import run_workload
-from collector.formatting import format_table
-from collector.server import OutcropServer, serve_forever
-from collector.settings import InferenceProfile, Settings
+from outcrop.cli.formatting import format_table
+from outcrop.core.client import call
+from outcrop.core.settings import InferenceProfile, Settings
+from outcrop.demo.catalog import DEMO_PROFILES
+from outcrop.demo.workload import run_workload
+from outcrop.server import OutcropServer, serve_forever
 
 # (report, grouping, columns shown)
 SUMMARY: tuple[tuple[str, str, list[str]], ...] = (

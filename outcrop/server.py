@@ -16,27 +16,25 @@ import socket
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 import uvicorn
 
-from collector.api import ApiHandlers, create_api
-from collector.errors import OutcropError
-from collector.ingest_service import TraceIngest
-from collector.receivers.http_timeouts import header_timeout_protocol
-from collector.receivers.otlp_grpc import start_grpc_server
-from collector.receivers.otlp_http import create_app
-from collector.runtime import tune_gc
-from collector.settings import Settings
-from collector.store import Store, utcnow
+from outcrop.analytics.scheduler import start_scheduler
+from outcrop.api.app import ApiHandlers, create_api
+from outcrop.collector.receivers.http_timeouts import header_timeout_protocol
+from outcrop.collector.receivers.otlp_grpc import start_grpc_server
+from outcrop.collector.receivers.otlp_http import create_app
+from outcrop.collector.sources import configured_sources
+from outcrop.collector.trace_ingest import TraceIngest
+from outcrop.core.client import server_file
+from outcrop.core.clock import utcnow
+from outcrop.core.errors import OutcropError
+from outcrop.core.runtime import tune_gc
+from outcrop.core.settings import Settings
+from outcrop.core.store.writer import Store
 
 log = logging.getLogger(__name__)
-
-
-def server_file(db_path: str) -> Path:
-    """Where a running server announces itself, beside the database file."""
-    return Path(db_path + ".server.json")
 
 
 class ListenError(OutcropError):
@@ -107,7 +105,7 @@ class OutcropServer:
         apps = ((create_app(ingest, cfg), http_sock, otlp_http), (create_api(handlers), api_sock, api))
         tasks = []
         for app, sock, options in apps:
-            # proxy_headers off: the socket peer decides who is local (collector.api_guard)
+            # proxy_headers off: the socket peer decides who is local (outcrop.api.guard)
             config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off",
                                     timeout_graceful_shutdown=10, proxy_headers=False, **options)
             server = _QuietServer(config)
@@ -140,12 +138,6 @@ class OutcropServer:
         if not self.settings.jobs.enabled:
             return None
         assert self.store is not None
-        try:
-            from analytics.scheduler import start_scheduler
-            from collector.sources import configured_sources
-        except ImportError as exc:  # analytics is optional at this layer
-            log.warning("scheduler not started: %s", exc)
-            return None
         pollers: Any = configured_sources(self.settings)  # fn(Store, now) fits the scheduler's fn(WriteStore, now)
         return start_scheduler(self.store, self.settings, pollers)
 

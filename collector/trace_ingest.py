@@ -14,11 +14,11 @@ from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import datetime
 
-from collector.errors import Unauthorized
-from collector.ingest import SpanBatch, SpanWrite, WriteOutcome, build_span_batch
-from collector.receivers.otlp_decode import Decoded
-from collector.settings import Settings
-from collector.store import Store
+from outcrop.collector.decode.otlp import Decoded
+from outcrop.collector.span_batch import SpanBatch, SpanWrite, WriteOutcome, build_span_batch
+from outcrop.core.errors import Unauthorized
+from outcrop.core.settings import Settings
+from outcrop.core.store.writer import Store
 
 log = logging.getLogger(__name__)
 

@@ -3,7 +3,7 @@ and the admin calls the CLI uses while a server owns the database.
 
 Named queries are token-protected when `server.api_token` is set. Ad-hoc SQL and admin
 calls answer only to local callers, or to a request carrying `server.admin_token`. Which
-requests are answered at all (Host, Origin, JSON bodies) is `collector.api_guard`'s; every
+requests are answered at all (Host, Origin, JSON bodies) is `outcrop.api.guard`'s; every
 read on a user's behalf is bounded in rows, time and memory.
 """
 
@@ -23,11 +23,12 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from collector.api_guard import RequestPolicy
-from collector.errors import OutcropError, QueryError, RequestTimeout, Unauthorized
-from collector.readonly import ARROW_STREAM, check_read_only, limited, to_arrow_ipc, to_json_rows
-from collector.settings import Settings
-from collector.store import Store, load_sql
+from outcrop.api.guard import RequestPolicy
+from outcrop.core.errors import OutcropError, QueryError, RequestTimeout, Unauthorized
+from outcrop.core.settings import Settings
+from outcrop.core.sql import load_sql
+from outcrop.core.store.readonly import ARROW_STREAM, check_read_only, limited, to_arrow_ipc, to_json_rows
+from outcrop.core.store.writer import Store
 
 log = logging.getLogger(__name__)
 
@@ -117,7 +118,7 @@ class ApiHandlers:
 
     def named_query(self, request: Request, body: dict[str, Any]) -> Response:
         self._require_reader(request)
-        from analytics.queries import run_query
+        from outcrop.analytics.queries import run_query
 
         name = request.path_params["name"]
         params = body.get("params") or {}
@@ -129,7 +130,7 @@ class ApiHandlers:
 
     def list_queries(self, request: Request) -> Response:
         self._require_reader(request)
-        from analytics.queries import available
+        from outcrop.analytics.queries import available
 
         return _json(list(available()))
 
@@ -143,7 +144,7 @@ class ApiHandlers:
     def ingest(self, request: Request, body: dict[str, Any]) -> Response:
         """Ingest one allowed source, bounded; cancelled when the caller goes away."""
         self._require_admin(request)
-        from collector.admin_ingest import run_admin_ingest
+        from outcrop.collector.admin_ingest import run_admin_ingest
 
         source = body.get("source")
         if not isinstance(source, str) or not source:
@@ -165,7 +166,7 @@ class ApiHandlers:
 
     def jobs(self, request: Request, body: dict[str, Any]) -> Response:
         self._require_admin(request)
-        from analytics.jobs import run_jobs
+        from outcrop.analytics.jobs import run_jobs
 
         names = body.get("names")
         if names is not None and not (isinstance(names, list) and all(isinstance(n, str) for n in names)):

@@ -12,10 +12,11 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from collector.errors import OutcropError
-from collector.formatting import FORMATS, format_table
-from collector.runtime import tune_gc
-from collector.settings import DEFAULT_DB, ConfigError, Settings, load_settings
+from outcrop.cli.formatting import FORMATS, format_table
+from outcrop.cli.report import add_report_arguments
+from outcrop.core.errors import OutcropError
+from outcrop.core.runtime import tune_gc
+from outcrop.core.settings import DEFAULT_DB, ConfigError, Settings, load_settings
 
 log = logging.getLogger("outcrop")
 
@@ -29,7 +30,7 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from collector.server import serve
+    from outcrop.server import serve
 
     overrides = {k: v for k, v in (("host", args.host), ("http_port", args.http_port),
                                     ("grpc_port", args.grpc_port), ("api_port", args.api_port))
@@ -45,7 +46,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_sql(args: argparse.Namespace) -> int:
-    from collector.access import query_table, running_server
+    from outcrop.core.client import query_table, running_server
 
     settings = _settings(args)
     max_rows = args.limit or settings.server.query_max_rows
@@ -63,9 +64,9 @@ def cmd_sql(args: argparse.Namespace) -> int:
 
 def _sql_on_file(db: str, statement: str, max_rows: int, settings: Settings) -> pa.Table:
     """`outcrop sql` with no server: the same checks and bounds as the server's /v1/sql."""
-    from collector.read_limits import ReadBounds, run_bounded
-    from collector.readonly import check_read_only, limited
-    from collector.store import connect
+    from outcrop.core.store.read_limits import ReadBounds, run_bounded
+    from outcrop.core.store.readonly import check_read_only, limited
+    from outcrop.core.store.writer import connect
 
     cfg = settings.server
     con = connect(db, read_only=True, memory_limit=cfg.memory_limit)
@@ -80,8 +81,8 @@ def _sql_on_file(db: str, statement: str, max_rows: int, settings: Settings) -> 
 def with_store(db: str, settings: Settings, remote: Callable[[str], Any],
                local: Callable[[Any], Any]) -> Any:
     """Run through the server that owns `db`, or open the file when none runs."""
-    from collector.access import running_server
-    from collector.store import Store
+    from outcrop.core.client import running_server
+    from outcrop.core.store.writer import Store
 
     url = running_server(db)
     if url is not None:
@@ -96,9 +97,9 @@ def with_store(db: str, settings: Settings, remote: Callable[[str], Any],
 def cmd_ingest(args: argparse.Namespace) -> int:
     """Through the server (which reads only allowed sources), or, with none running, on
     the file as the invoking user, who may read what they can; both within the bounds."""
-    from collector.access import call
-    from collector.sources import absolute_source, ingest_once
-    from collector.store import utcnow
+    from outcrop.collector.sources import absolute_source, ingest_once
+    from outcrop.core.client import call
+    from outcrop.core.clock import utcnow
 
     settings = _settings(args)
     tune_gc()
@@ -117,9 +118,9 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 
 
 def cmd_jobs(args: argparse.Namespace) -> int:
-    from analytics.jobs import run_jobs
-    from collector.access import call
-    from collector.store import utcnow
+    from outcrop.analytics.jobs import run_jobs
+    from outcrop.core.client import call
+    from outcrop.core.clock import utcnow
 
     settings = _settings(args)
     names = None if args.all or not args.names else list(args.names)
@@ -134,7 +135,7 @@ def cmd_jobs(args: argparse.Namespace) -> int:
 
 def query_runner(db: str, settings: Settings) -> Callable[[str, dict[str, Any]], pa.Table]:
     """A named-query runner: through the server when one runs, else read-only on the file."""
-    from collector.access import call, running_server
+    from outcrop.core.client import call, running_server
 
     url = running_server(db)
     limit = settings.server.query_max_rows
@@ -145,8 +146,8 @@ def query_runner(db: str, settings: Settings) -> Callable[[str, dict[str, Any]],
             return table
         return remote
 
-    from analytics.queries import run_query
-    from collector.store import connect
+    from outcrop.analytics.queries import run_query
+    from outcrop.core.store.writer import connect
 
     def local(name: str, params: dict[str, Any]) -> pa.Table:
         con = connect(db, read_only=True)
@@ -158,14 +159,14 @@ def query_runner(db: str, settings: Settings) -> Callable[[str, dict[str, Any]],
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from analytics.report import run_report_command
+    from outcrop.cli.report import run_report_command
 
     code: int = run_report_command(args, query_runner(args.db, _settings(args)))
     return code
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from collector.demo.runner import run_demo
+    from outcrop.demo.runner import run_demo
 
     code: int = run_demo(args, _settings(args))
     return code
@@ -206,13 +207,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=FORMATS, default="table")
     p.set_defaults(func=cmd_jobs)
 
-    try:
-        from analytics.report import add_report_arguments
-    except ImportError:
-        pass
-    else:
-        p = add("report", cmd_report, "usage, latency, cost and capacity tables")
-        add_report_arguments(p)
+    p = add("report", cmd_report, "usage, latency, cost and capacity tables")
+    add_report_arguments(p)
 
     p = add("demo", cmd_demo, "start a server, send a realistic demo workload, run jobs, summarise")
     p.add_argument("--history-days", type=float, default=3.0)

@@ -10,9 +10,9 @@ import random
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
-from collector.demo import catalog
-from collector.demo.catalog import TenantSpec
-from collector.demo.plan import Burst, Request
+from outcrop.demo import catalog
+from outcrop.demo.catalog import TenantSpec
+from outcrop.demo.plan import Burst, Request
 
 MINUTE_NS = 60 * 1_000_000_000
 HOUR_NS = 60 * MINUTE_NS

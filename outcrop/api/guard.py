@@ -25,8 +25,8 @@ from typing import Any
 import orjson
 from starlette.requests import Request
 
-from collector.errors import BadPayload, Forbidden, PayloadTooLarge, RequestTimeout, UnsupportedMediaType
-from collector.settings import ServerSettings
+from outcrop.core.errors import BadPayload, Forbidden, PayloadTooLarge, RequestTimeout, UnsupportedMediaType
+from outcrop.core.settings import ServerSettings
 
 IpAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 LOOPBACK_NAMES = frozenset({"localhost"})

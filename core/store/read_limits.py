@@ -15,17 +15,17 @@ import threading
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import duckdb
 import pyarrow as pa
 
-from collector.errors import QueryError
+from outcrop.core.errors import QueryError
+from outcrop.core.sql import load_sql
 
 # How often the watchdog samples; a read grows by at most a few hundred MB between samples.
 POLL_SECONDS = 0.05
-_WORKING_MEMORY = (Path(__file__).resolve().parent.parent / "sql" / "read" / "working_memory.sql").read_text()
+_WORKING_MEMORY = load_sql("read/working_memory.sql")
 
 Params = Sequence[Any] | Mapping[str, Any] | None
 

@@ -1,10 +1,16 @@
-"""Datetimes (naive UTC, as DuckDB stores them, or aware) to nanosecond epochs."""
+"""The clock: naive UTC now (the form every TIMESTAMP column holds), and datetimes to
+nanosecond epochs."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 
 _EPOCH = datetime(1970, 1, 1)
+
+
+def utcnow() -> datetime:
+    """Naive UTC now, the form every TIMESTAMP column holds."""
+    return datetime.now(UTC).replace(tzinfo=None)
 
 
 def datetime_to_ns(value: datetime) -> int:

@@ -18,8 +18,8 @@ from opentelemetry.semconv.attributes import error_attributes, http_attributes
 from opentelemetry.trace import SpanKind
 from opentelemetry.util.types import AttributeValue
 
-from collector.demo import catalog
-from collector.demo.catalog import ModelSpec, Stage, TenantSpec, WorkflowSpec
+from outcrop.demo import catalog
+from outcrop.demo.catalog import ModelSpec, Stage, TenantSpec, WorkflowSpec
 
 MS = 1_000_000  # nanoseconds per millisecond
 CACHE_TTL_NS = 300_000 * MS  # Bedrock prompt cache lives 5 minutes after last use

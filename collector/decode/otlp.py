@@ -19,9 +19,9 @@ import orjson
 from google.protobuf.message import DecodeError
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
-from collector.errors import BadPayload
-from collector.receivers.otlp_lenient import without_invalid_utf8
-from collector.records import SpanRecord
+from outcrop.collector.decode.otlp_lenient import without_invalid_utf8
+from outcrop.core.errors import BadPayload
+from outcrop.core.records import SpanRecord
 
 KINDS = ("unspecified", "internal", "server", "client", "producer", "consumer")
 STATUSES = ("unset", "ok", "error")

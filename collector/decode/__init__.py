@@ -1,0 +1,1 @@
+"""Bytes to records: the one decoding seam HTTP and gRPC share."""

@@ -1,0 +1,1 @@
+"""Ground floor: settings, errors, records, clock, AWS clients, the API client, the store."""

@@ -1,0 +1,1 @@
+"""The one owner of the DuckDB file: writer thread, migrations, read-only checks and bounds."""

@@ -1,0 +1,1 @@
+"""The `outcrop` command line: argparse and table formatting live here only."""

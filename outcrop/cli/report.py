@@ -1,0 +1,60 @@
+"""`outcrop report`: usage, latency, cost and capacity tables, as text, CSV or JSON.
+
+The report itself is `analytics.report.build_report`; this module parses the command
+line and prints. `run_query_fn` runs the named queries on a local file or through a
+running server's read API alike.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+from outcrop.analytics.queries import GROUP_KEYS, QueryError, parse_time
+from outcrop.analytics.report import KINDS, RunQuery, build_report
+from outcrop.cli.formatting import FORMATS, format_table
+from outcrop.core.clock import utcnow
+
+
+def add_report_arguments(parser: argparse.ArgumentParser) -> None:
+    """Arguments of `outcrop report` (the caller adds --db and the like)."""
+    parser.add_argument("kind", choices=KINDS, help="which report")
+    parser.add_argument("--from", dest="start", help="start, ISO 8601 UTC (default: 24h ago)")
+    parser.add_argument("--to", dest="end", help="end, ISO 8601 UTC (default: now)")
+    parser.add_argument("--by", default="", help=f"comma-separated group keys from {','.join(GROUP_KEYS)}")
+    parser.add_argument(
+        "--where", action="append", default=[], metavar="KEY=VALUE",
+        help="filter on a group key; repeat for more keys or values",
+    )  # fmt: skip
+    parser.add_argument("--format", dest="fmt", choices=FORMATS, default="table")
+
+
+def _parse_when(text: str | None, default: datetime, name: str) -> datetime:
+    return parse_time(text, name) if text else default
+
+
+def _parse_where(items: Sequence[str]) -> dict[str, list[str]]:
+    where: dict[str, list[str]] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise QueryError(f"--where {item!r}: expected KEY=VALUE")
+        where.setdefault(key.strip(), []).append(value.strip())
+    return where
+
+
+def run_report_command(args: argparse.Namespace, run_query_fn: RunQuery, now: datetime | None = None) -> int:
+    """Print the report; 0 on success, 2 on a bad argument (message on stderr)."""
+    clock_now = now or utcnow()
+    try:
+        end = _parse_when(args.end, clock_now, "to")
+        start = _parse_when(args.start, end - timedelta(days=1), "from")
+        by = [k.strip() for k in args.by.split(",") if k.strip()]
+        table = build_report(run_query_fn, args.kind, start, end, by, _parse_where(args.where))
+    except (QueryError, ValueError) as exc:
+        print(f"outcrop report: {exc}", file=sys.stderr)
+        return 2
+    sys.stdout.write(format_table(table, args.fmt))
+    return 0
