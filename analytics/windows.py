@@ -28,8 +28,9 @@ def ceil_to(ts: datetime, step: timedelta) -> datetime:
 
 
 @dataclass(frozen=True, slots=True)
-class Span:
-    """The ten bounds `rollup_span` takes; empty pieces are [x, x)."""
+class TiledRange:
+    """A read range cut into pieces (minutes at each end, hours inside them, whole days in
+    the middle): the ten bounds the `rollup_span` SQL macro takes; empty pieces are [x, x)."""
 
     m1: tuple[datetime, datetime]
     m2: tuple[datetime, datetime]
@@ -45,19 +46,19 @@ class Span:
         return out
 
 
-def split_range(start: datetime, end: datetime, days_until: datetime | None) -> Span:
+def split_range(start: datetime, end: datetime, days_until: datetime | None) -> TiledRange:
     """Tile [start, end) (widened to whole minutes) with day, hour and minute pieces."""
     lo, hi = floor_to(start, MINUTE), ceil_to(end, MINUTE)
     hi = max(hi, lo)
     h_lo, h_hi = ceil_to(lo, HOUR), floor_to(hi, HOUR)
     if h_lo >= h_hi:  # no whole hour inside: minutes only
-        return Span((lo, hi), (hi, hi), (hi, hi), (hi, hi), (hi, hi))
+        return TiledRange((lo, hi), (hi, hi), (hi, hi), (hi, hi), (hi, hi))
     d_lo, d_hi = ceil_to(h_lo, DAY), floor_to(h_hi, DAY)
     if days_until is not None:
         d_hi = min(d_hi, floor_to(days_until, DAY))
     if d_lo >= d_hi:  # no complete, rolled-up day inside: hours and minutes
-        return Span((lo, h_lo), (h_hi, hi), (h_lo, h_hi), (hi, hi), (hi, hi))
-    return Span((lo, h_lo), (h_hi, hi), (h_lo, d_lo), (d_hi, h_hi), (d_lo, d_hi))
+        return TiledRange((lo, h_lo), (h_hi, hi), (h_lo, h_hi), (hi, hi), (hi, hi))
+    return TiledRange((lo, h_lo), (h_hi, hi), (h_lo, d_lo), (d_hi, h_hi), (d_lo, d_hi))
 
 
 def minutes_in(start: datetime, end: datetime) -> int:
