@@ -21,12 +21,13 @@ import pyarrow as pa
 
 from outcrop.analytics.windows import HOUR, ceil_to, floor_to, minutes_in, split_range
 from outcrop.core.errors import QueryError as QueryError  # re-exported: the report catches it
+from outcrop.core.settings import MAX_QUERY_ROWS
 from outcrop.core.sql import sql_path
 
 QUERY_DIR = sql_path("queries")
 GROUP_KEYS: tuple[str, ...] = ("tenant", "route", "workflow", "model", "region")
 GRAINS: tuple[str, ...] = ("1m", "1h", "1d")
-MAX_ROWS = 100_000
+MAX_ROWS = MAX_QUERY_ROWS  # server.query_max_rows is bounded by the same constant
 _PARAM = re.compile(r"\$([a-z_][a-z0-9_]*)")
 # The times a read may ask for: telemetry holds nothing before the Unix epoch (OTLP counts
 # from it), and day and hour arithmetic near year 9999 overflows Python's datetime.

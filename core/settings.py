@@ -21,6 +21,20 @@ from pydantic_settings import (
 DEFAULT_DB = "./outcrop.duckdb"
 # ingest.max_tokens_per_call; sql/migrations/0005_token_bound.sql has the same default
 DEFAULT_MAX_TOKENS_PER_CALL = 100_000_000
+# The most rows one read returns: server.query_max_rows may not exceed it, and
+# outcrop.analytics.queries refuses a larger row limit.
+MAX_QUERY_ROWS = 100_000
+# Real bounds of the numbers below, so a value the server cannot use fails at load, naming
+# its key, instead of failing later. gRPC takes message sizes and concurrency as C ints.
+_C_INT_MAX = 2**31 - 1
+# A wait on a thread takes at most threading.TIMEOUT_MAX (about 292 years); a day is far
+# past any useful read or request timeout.
+_MAX_TIMEOUT_SECONDS = 86_400.0
+# Poll and job intervals become APScheduler intervals (timedelta); a month is the most
+# that still means "polling".
+_MAX_INTERVAL_SECONDS = 30 * 86_400.0
+# CloudWatch keeps hourly datapoints 455 days; a longer lookback reads nothing more.
+_MAX_LOOKBACK_MINUTES = 455 * 24 * 60
 
 
 class _Section(BaseModel):
@@ -32,24 +46,24 @@ class ServerSettings(_Section):
     http_port: int = Field(4318, ge=0, le=65535)
     grpc_port: int = Field(4317, ge=0, le=65535)
     api_port: int = Field(4320, ge=0, le=65535)
-    max_body_bytes: int = Field(16 * 1024 * 1024, gt=0)
-    max_decompressed_bytes: int = Field(64 * 1024 * 1024, gt=0)
-    max_attribute_value_bytes: int = Field(16 * 1024, gt=0)
+    max_body_bytes: int = Field(16 * 1024 * 1024, gt=0, le=_C_INT_MAX)
+    max_decompressed_bytes: int = Field(64 * 1024 * 1024, gt=0, le=_C_INT_MAX)
+    max_attribute_value_bytes: int = Field(16 * 1024, gt=0, le=_C_INT_MAX)
     # OTLP span bounds: the first N are kept, the rest counted in an outcrop.truncated.* attribute
     max_attributes_per_span: int = Field(1024, gt=0)
     max_events_per_span: int = Field(256, gt=0)
     max_attributes_per_event: int = Field(128, gt=0)
     # OTLP receivers: threads that inflate, decode and normalise, so the event loop never does
-    decode_threads: int = Field(4, gt=0)
+    decode_threads: int = Field(4, gt=0, le=1024)
     # OTLP/HTTP slow clients: time to send a request's headers, then its whole body
-    header_read_timeout_seconds: float = Field(10.0, gt=0)
-    body_read_timeout_seconds: float = Field(30.0, gt=0)
-    queue_max_batches: int = Field(256, gt=0)
-    group_commit_max_batches: int = Field(64, gt=0)
+    header_read_timeout_seconds: float = Field(10.0, gt=0, le=_MAX_TIMEOUT_SECONDS)
+    body_read_timeout_seconds: float = Field(30.0, gt=0, le=_MAX_TIMEOUT_SECONDS)
+    queue_max_batches: int = Field(256, gt=0, le=_C_INT_MAX)
+    group_commit_max_batches: int = Field(64, gt=0, le=_C_INT_MAX)
     api_token: str | None = None
     admin_token: str | None = None
-    query_max_rows: int = Field(100_000, gt=0)
-    query_timeout_seconds: float = Field(30.0, gt=0)
+    query_max_rows: int = Field(MAX_QUERY_ROWS, gt=0, le=MAX_QUERY_ROWS)
+    query_timeout_seconds: float = Field(30.0, gt=0, le=_MAX_TIMEOUT_SECONDS)
     # DuckDB's memory limit for the whole database (its default is 80% of RAM), and the
     # most one ad-hoc read may add to it before it is stopped, so a read cannot starve ingest.
     memory_limit: ByteSize = ByteSize(2 * 1024**3)
@@ -60,8 +74,8 @@ class ServerSettings(_Section):
     allowed_hosts: tuple[Annotated[str, Field(min_length=1)], ...] = ()
     allowed_origins: tuple[Annotated[str, Field(min_length=1)], ...] = ()
     trusted_proxies: tuple[IPvAnyAddress, ...] = ()
-    api_max_body_bytes: int = Field(1024 * 1024, gt=0)
-    api_body_timeout_seconds: float = Field(10.0, gt=0)
+    api_max_body_bytes: int = Field(1024 * 1024, gt=0, le=_C_INT_MAX)
+    api_body_timeout_seconds: float = Field(10.0, gt=0, le=_MAX_TIMEOUT_SECONDS)
 
 
 class IngestKey(_Section):
@@ -80,7 +94,7 @@ class IngestSettings(_Section):
     # and the next run continues from there.
     max_files: int = Field(10_000, gt=0)
     max_bytes: int = Field(1024 * 1024 * 1024, gt=0)
-    max_seconds: float = Field(300.0, gt=0)
+    max_seconds: float = Field(300.0, gt=0, le=_MAX_TIMEOUT_SECONDS)
     # an unfinished gzip file is decompressed from its first byte again, so very large ones are skipped
     max_file_bytes: int = Field(256 * 1024 * 1024, gt=0)
     # Most tokens of each kind one model call can report; above it (or negative) a span is
@@ -147,30 +161,30 @@ class AwsSettings(_Section):
     profile: str | None = None
     # Optional endpoint URL per service name (s3, logs, cloudwatch, bedrock, sns, ...)
     endpoints: dict[str, str] = {}
-    max_attempts: int = Field(5, ge=1)
+    max_attempts: int = Field(5, ge=1, le=100)
 
 
 class S3Source(_Section):
     uri: str = Field(pattern=r"^s3://[^/]+(/.*)?$")
-    poll_seconds: float = Field(300.0, gt=0)
+    poll_seconds: float = Field(300.0, gt=0, le=_MAX_INTERVAL_SECONDS)
 
 
 class CloudWatchLogsSource(_Section):
     log_group: str = Field(min_length=1)
     log_stream: str = "aws/bedrock/modelinvocations"
-    poll_seconds: float = Field(60.0, gt=0)
+    poll_seconds: float = Field(60.0, gt=0, le=_MAX_INTERVAL_SECONDS)
 
 
 class FileSource(_Section):
     path: str = Field(min_length=1)
-    poll_seconds: float = Field(30.0, gt=0)
+    poll_seconds: float = Field(30.0, gt=0, le=_MAX_INTERVAL_SECONDS)
 
 
 class CloudWatchMetricsSource(_Section):
     enabled: bool = False
     model_ids: tuple[str, ...] = ()
-    poll_seconds: float = Field(300.0, gt=0)
-    lookback_minutes: int = Field(180, gt=0)
+    poll_seconds: float = Field(300.0, gt=0, le=_MAX_INTERVAL_SECONDS)
+    lookback_minutes: int = Field(180, gt=0, le=_MAX_LOOKBACK_MINUTES)
 
 
 class SourcesSettings(_Section):
@@ -190,7 +204,7 @@ class InferenceProfile(_Section):
 
 class ProfilesSettings(_Section):
     resolve_with_api: bool = True
-    cache_seconds: float = Field(3600.0, gt=0)
+    cache_seconds: float = Field(3600.0, gt=0, le=_MAX_INTERVAL_SECONDS)
     # profile id or ARN -> what it resolves to
     map: dict[str, InferenceProfile] = {}
 
@@ -229,8 +243,8 @@ class PricingSettings(_Section):
 
 class JobsSettings(_Section):
     enabled: bool = True
-    rollup_interval_seconds: float = Field(60.0, gt=0)
-    max_retries: int = Field(3, ge=0)
+    rollup_interval_seconds: float = Field(60.0, gt=0, le=_MAX_INTERVAL_SECONDS)
+    max_retries: int = Field(3, ge=0, le=100)
 
 
 class Settings(BaseSettings):
