@@ -3,7 +3,7 @@
 Generates N realistic records as gzip JSON-lines files, pins the process to one core,
 and measures records/s for (1) the in-run baseline, a plain `json` decode of the same
 files, (2) decode + parse only (orjson + `parse_record`), and (3) the whole path:
-`ingest_once` on the folder into a fresh DuckDB file (parse, profile resolution,
+`read_log_source_once` on the folder into a fresh DuckDB file (parse, profile resolution,
 `store_bedrock_calls` merge, progress bookkeeping). Prints figures and ratios.
 
     .venv/bin/python bench/bedrock_logs.py [--records 200000]
@@ -25,7 +25,7 @@ from typing import Any
 import orjson
 
 from outcrop.collector.normalize.bedrock import parse_record
-from outcrop.collector.sources import ingest_once
+from outcrop.collector.sources import read_log_source_once
 from outcrop.core.runtime import tune_gc
 from outcrop.core.settings import AttributionSettings, ProfilesSettings, Settings
 from outcrop.core.store.writer import Store
@@ -120,7 +120,7 @@ def full_path(folder: Path, db: str) -> int:
     settings = Settings(profiles=ProfilesSettings(resolve_with_api=False))
     store = Store.open(db)
     try:
-        totals = ingest_once(store, settings, str(folder), datetime(2026, 11, 21))
+        totals = read_log_source_once(store, settings, str(folder), datetime(2026, 11, 21))
     finally:
         store.close()
     return totals["records"]
@@ -150,7 +150,7 @@ def main() -> None:
         print(f"{args.records:,} records in {len(paths)} gzip files, {size / 1e6:.1f} MB")
         base = timed("baseline: gunzip + json.loads", baseline, paths)
         parse = timed("gunzip + orjson + parse_record", parse_only, paths)
-        full = timed("ingest_once: files -> DuckDB (real store)", full_path, folder,
+        full = timed("read_log_source_once: files -> DuckDB (real store)", full_path, folder,
                      str(Path(tmp) / "bench.duckdb"))
     print(f"ratio parse/baseline: {parse / base:.2f}   ratio full/baseline: {full / base:.2f}")
     verdict = "meets" if full >= TARGET_PER_SECOND else "below"

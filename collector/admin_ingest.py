@@ -23,7 +23,7 @@ from datetime import datetime
 from pathlib import Path
 
 from outcrop.collector.receivers.bedrock_s3 import split_uri
-from outcrop.collector.sources import CLOUDWATCH_SCHEME, Report, ingest_once
+from outcrop.collector.sources import CLOUDWATCH_SCHEME, Report, read_log_source_once
 from outcrop.core.errors import BadSource, IngestBusy, SourceRefused
 from outcrop.core.settings import Settings
 from outcrop.core.store.writer import Store
@@ -45,7 +45,7 @@ def run_admin_ingest(store: Store, settings: Settings, source: str, now: datetim
     try:
         cancel = threading.Event()
         with ThreadPoolExecutor(1, thread_name_prefix="admin-ingest") as pool:
-            run = pool.submit(ingest_once, store, settings, admitted, now, cancel=cancel)
+            run = pool.submit(read_log_source_once, store, settings, admitted, now, cancel=cancel)
             while True:
                 try:
                     return run.result(timeout=WATCH_SECONDS)

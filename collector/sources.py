@@ -1,8 +1,9 @@
 """Bedrock invocation-log sources and the CloudWatch metrics poller, behind one entry point.
 
-`ingest_once` reads one source now (the CLI's `outcrop ingest`); `configured_sources`
-hands the scheduler one poll job per configured source. All jobs of a process share one
-set of AWS clients and one profile resolver, so its cache serves every source.
+`read_log_source_once` reads one Bedrock log source now (the CLI's `outcrop ingest`, admin
+ingest); `configured_sources` hands the scheduler one poll job per configured source.
+All jobs of a process share one set of AWS clients and one profile resolver, so its
+cache serves every source.
 
 Every run, one-shot or poll, is bounded by `ingest.max_files`, `max_bytes`, `max_seconds`
 and `max_file_bytes`, and may be cancelled; a run that stops early commits what it read
@@ -62,7 +63,7 @@ class SourceContext:
                          max_tokens=self.settings.ingest.max_tokens_per_call)
 
 
-def ingest_once(store: Store, settings: Settings, source: str, now: datetime, *,
+def read_log_source_once(store: Store, settings: Settings, source: str, now: datetime, *,
                 context: SourceContext | None = None, cancel: threading.Event | None = None,
                 clock: Clock = time.monotonic) -> Report:
     """Read what is new in one source: `s3://bucket/prefix`, `cloudwatch-logs://GROUP`

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from outcrop.collector.receivers import bedrock_cloudwatch
-from outcrop.collector.sources import configured_sources, ingest_once
+from outcrop.collector.sources import configured_sources, read_log_source_once
 from outcrop.core.aws import AwsError
 from outcrop.core.settings import (
     AwsSettings,
@@ -60,7 +60,7 @@ def logs(aws_env: str) -> Any:  # noqa: F811
 def poll(db: str, settings: Settings) -> tuple[dict[str, int], list[str]]:
     store = Store.open(db)
     try:
-        totals = ingest_once(store, settings, f"cloudwatch-logs://{GROUP}", NOW)
+        totals = read_log_source_once(store, settings, f"cloudwatch-logs://{GROUP}", NOW)
         rows = store.query("SELECT request_id FROM bedrock_invocations ORDER BY 1").to_pylist()
     finally:
         store.close()
@@ -97,7 +97,7 @@ def test_unknown_log_group_is_a_permanent_error_naming_it(aws_env: str,  # noqa:
     store = Store.open(str(tmp_path / "outcrop.duckdb"))
     try:
         with pytest.raises(AwsError) as raised:
-            ingest_once(store, settings, "cloudwatch-logs://missing-group", NOW)
+            read_log_source_once(store, settings, "cloudwatch-logs://missing-group", NOW)
     finally:
         store.close()
     assert raised.value.retryable is False

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from outcrop.collector.sources import ingest_once
+from outcrop.collector.sources import read_log_source_once
 from outcrop.core.settings import ProfilesSettings, Settings
 from outcrop.core.store.writer import Store
 
@@ -58,12 +58,12 @@ def test_gzip_and_plain_files_in_a_folder_are_read_once_across_restarts(
     (logs / "b.jsonl").write_bytes(jsonl([record("r3")]))
     (logs / "ignored.txt").write_text("not a log")
     store = Store.open(db)
-    first = ingest_once(store, settings(), str(tmp_path / "logs"), NOW)
+    first = read_log_source_once(store, settings(), str(tmp_path / "logs"), NOW)
     store.close()
     assert first == {"files": 2, "lines": 3, "records": 3, "errors": 0}
 
     store = Store.open(db)  # a restart: progress comes from the file, not from memory
-    again = ingest_once(store, settings(), str(tmp_path / "logs"), NOW)
+    again = read_log_source_once(store, settings(), str(tmp_path / "logs"), NOW)
     assert again == {"files": 0, "lines": 0, "records": 0, "errors": 0}
     assert stored_ids(store) == ["r1", "r2", "r3"]
     store.close()
@@ -74,12 +74,12 @@ def test_growing_file_continues_after_its_last_whole_line(tmp_path: Path, db: st
     half = json.dumps(record("r3")).encode()
     path.write_bytes(jsonl([record("r1"), record("r2")]) + half[:40])  # writer mid-line
     store = Store.open(db)
-    assert ingest_once(store, settings(), str(path), NOW)["records"] == 2
+    assert read_log_source_once(store, settings(), str(path), NOW)["records"] == 2
     store.close()
 
     path.write_bytes(jsonl([record("r1"), record("r2")]) + half + b"\n" + jsonl([record("r4")]))
     store = Store.open(db)
-    second = ingest_once(store, settings(), str(path), NOW)
+    second = read_log_source_once(store, settings(), str(path), NOW)
     assert second == {"files": 1, "lines": 2, "records": 2, "errors": 0}
     assert stored_ids(store) == ["r1", "r2", "r3", "r4"]
     uris = store.query(
@@ -101,7 +101,7 @@ def test_malformed_lines_are_skipped_counted_and_located(tmp_path: Path, db: str
     ]
     path.write_bytes(gzip.compress(b"\n".join(lines) + b"\n"))
     store = Store.open(db)
-    totals = ingest_once(store, settings(), str(path), NOW)
+    totals = read_log_source_once(store, settings(), str(path), NOW)
     assert totals == {"files": 1, "lines": 6, "records": 2, "errors": 3}
     assert stored_ids(store) == ["good-1", "good-2"]
     errors = store.query(
@@ -123,7 +123,7 @@ def test_same_record_in_two_files_is_stored_once(tmp_path: Path, db: str) -> Non
     (tmp_path / "one.jsonl").write_bytes(jsonl([record("dup", output_tokens=10)]))
     (tmp_path / "two.jsonl").write_bytes(jsonl([record("dup", output_tokens=10), record("r2")]))
     store = Store.open(db)
-    totals = ingest_once(store, settings(), str(tmp_path), NOW)
+    totals = read_log_source_once(store, settings(), str(tmp_path), NOW)
     assert totals["records"] == 3
     rows = store.query(
         "SELECT call_id, source, output_tokens FROM llm_calls ORDER BY 1"
@@ -139,15 +139,15 @@ def test_pretty_printed_json_document_and_array_files(tmp_path: Path, db: str) -
     (tmp_path / "one.json").write_text(json.dumps(record("p1"), indent=2))
     (tmp_path / "many.json").write_text(json.dumps([record("p2"), record("p3")], indent=2))
     store = Store.open(db)
-    assert ingest_once(store, settings(), str(tmp_path), NOW)["records"] == 3
-    assert ingest_once(store, settings(), str(tmp_path), NOW)["records"] == 0
+    assert read_log_source_once(store, settings(), str(tmp_path), NOW)["records"] == 3
+    assert read_log_source_once(store, settings(), str(tmp_path), NOW)["records"] == 0
     assert stored_ids(store) == ["p1", "p2", "p3"]
     store.close()
 
 
 def test_samples_folder_ingests_both_samples(db: str) -> None:
     store = Store.open(db)
-    totals = ingest_once(store, settings(), str(SAMPLES), NOW)
+    totals = read_log_source_once(store, settings(), str(SAMPLES), NOW)
     assert totals["records"] == 2 and totals["errors"] == 0
     store.close()
 
@@ -172,7 +172,7 @@ def test_non_json_lines_leave_no_excerpt_only_their_length(tmp_path: Path, db: s
     (tmp_path / "package.json").write_text(json.dumps({"name": "left-pad", "token": "s3cr3t"}))
     (tmp_path / "bedrock.jsonl").write_bytes(jsonl([{**record("x"), "requestId": None}]))
     store = Store.open(db)
-    totals = ingest_once(store, settings(), str(tmp_path), NOW)
+    totals = read_log_source_once(store, settings(), str(tmp_path), NOW)
     assert totals["errors"] == 4
     rows = store.query(
         "SELECT location, line, reason, excerpt FROM ingest_errors ORDER BY location, line"
@@ -202,7 +202,7 @@ def test_fifos_and_sockets_named_like_logs_are_skipped_not_opened(tmp_path: Path
     result: dict[str, Any] = {}
     store = Store.open(db)
     reader = threading.Thread(
-        target=lambda: result.update(ingest_once(store, settings(), str(tmp_path), NOW)), daemon=True)
+        target=lambda: result.update(read_log_source_once(store, settings(), str(tmp_path), NOW)), daemon=True)
     reader.start()
     reader.join(20)
     if reader.is_alive():  # unblock the reader so the test can end
@@ -217,9 +217,9 @@ def test_max_files_stops_the_run_and_the_next_run_continues(tmp_path: Path, db: 
     for name in ("a", "b", "c"):
         (tmp_path / f"{name}.jsonl").write_bytes(jsonl([record(f"r-{name}")]))
     store = Store.open(db)
-    first = ingest_once(store, bounded(max_files=2), str(tmp_path), NOW)
+    first = read_log_source_once(store, bounded(max_files=2), str(tmp_path), NOW)
     assert first == {"files": 2, "lines": 2, "records": 2, "errors": 0, "stopped": "max_files"}
-    second = ingest_once(store, bounded(max_files=2), str(tmp_path), NOW)
+    second = read_log_source_once(store, bounded(max_files=2), str(tmp_path), NOW)
     assert second == {"files": 1, "lines": 1, "records": 1, "errors": 0}
     assert stored_ids(store) == ["r-a", "r-b", "r-c"]
     store.close()
@@ -233,9 +233,9 @@ def test_max_bytes_stops_mid_file_and_the_next_run_resumes_at_the_next_line(
     line_bytes = len(json.dumps(record("r0"))) + 1
     store = Store.open(db)
     limits = bounded(max_bytes=3 * line_bytes)
-    first = ingest_once(store, limits, str(path), NOW)
+    first = read_log_source_once(store, limits, str(path), NOW)
     assert first == {"files": 1, "lines": 3, "records": 3, "errors": 0, "stopped": "max_bytes"}
-    runs = [ingest_once(store, limits, str(path), NOW) for _ in range(3)]
+    runs = [read_log_source_once(store, limits, str(path), NOW) for _ in range(3)]
     assert [r["records"] for r in runs] == [3, 3, 1]
     assert stored_ids(store) == sorted(f"r{i}" for i in range(10))
     assert object_rows(store) == [{"uri": str(path.resolve()), "line_offset": 10, "records": 10,
@@ -244,7 +244,7 @@ def test_max_bytes_stops_mid_file_and_the_next_run_resumes_at_the_next_line(
 
 
 def test_max_seconds_stops_a_gzip_file_which_is_resumed_not_reread(tmp_path: Path, db: str) -> None:
-    from outcrop.collector.sources import ingest_once as ingest_with_clock
+    from outcrop.collector.sources import read_log_source_once as ingest_with_clock
 
     path = tmp_path / "big.json.gz"
     path.write_bytes(gzip.compress(jsonl([record(f"r{i:02d}") for i in range(30)])))
@@ -255,7 +255,7 @@ def test_max_seconds_stops_a_gzip_file_which_is_resumed_not_reread(tmp_path: Pat
     assert first["stopped"] == "max_seconds"
     assert 0 < first["records"] < 30
     assert object_rows(store)[0]["complete"] is False
-    rest = ingest_once(store, bounded(), str(path), NOW)
+    rest = read_log_source_once(store, bounded(), str(path), NOW)
     assert "stopped" not in rest
     assert first["records"] + rest["records"] == 30  # nothing read twice
     assert stored_ids(store) == [f"r{i:02d}" for i in range(30)]
@@ -269,7 +269,7 @@ def test_gzip_files_larger_than_max_file_bytes_are_skipped(tmp_path: Path, db: s
     big = gzip.compress(jsonl([record(f"b{i}") for i in range(200)]))
     (tmp_path / "big.json.gz").write_bytes(big)
     store = Store.open(db)
-    totals = ingest_once(store, bounded(max_file_bytes=len(big) - 1), str(tmp_path), NOW)
+    totals = read_log_source_once(store, bounded(max_file_bytes=len(big) - 1), str(tmp_path), NOW)
     assert totals == {"files": 1, "lines": 1, "records": 1, "errors": 0, "skipped": 1}
     assert stored_ids(store) == ["r1"]
     store.close()
@@ -283,7 +283,7 @@ def test_a_walk_stops_when_the_run_is_cancelled(tmp_path: Path, db: str) -> None
     cancel = threading.Event()
     cancel.set()
     store = Store.open(db)
-    totals = ingest_once(store, settings(), str(tmp_path), NOW, cancel=cancel)
+    totals = read_log_source_once(store, settings(), str(tmp_path), NOW, cancel=cancel)
     assert totals == {"files": 0, "lines": 0, "records": 0, "errors": 0, "stopped": "cancelled"}
     assert object_rows(store) == []
     store.close()
@@ -293,7 +293,7 @@ def test_a_damaged_gzip_file_is_recorded_and_the_rest_of_the_folder_read(tmp_pat
     (tmp_path / "a-broken.json.gz").write_bytes(gzip.compress(jsonl([record("lost")]))[:-12])
     (tmp_path / "b-good.jsonl").write_bytes(jsonl([record("kept")]))
     store = Store.open(db)
-    totals = ingest_once(store, settings(), str(tmp_path), NOW)
+    totals = read_log_source_once(store, settings(), str(tmp_path), NOW)
     assert (totals["files"], totals["records"], totals["errors"]) == (2, 1, 1)
     assert stored_ids(store) == ["kept"]
     [error] = store.query("SELECT reason, excerpt FROM ingest_errors").to_pylist()

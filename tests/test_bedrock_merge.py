@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from outcrop.collector.sources import ingest_once
+from outcrop.collector.sources import read_log_source_once
 from outcrop.collector.span_batch import build_span_batch, write_span_batch
 from outcrop.core.records import SpanRecord
 from outcrop.core.settings import ProfilesSettings, Settings
@@ -67,7 +67,7 @@ def test_span_and_log_merge_into_one_row_in_either_order(order: str, tmp_path: P
     store = Store.open(str(tmp_path / "outcrop.duckdb"))
     try:
         steps: list[Any] = [lambda: write_span(store, span, settings),
-                            lambda: ingest_once(store, settings, str(path), NOW)]
+                            lambda: read_log_source_once(store, settings, str(path), NOW)]
         for step in steps if order == "span_then_log" else reversed(steps):
             step()
         rows = store.query(
@@ -96,7 +96,7 @@ def test_span_and_log_stating_different_tenants_do_not_merge(order: str, tmp_pat
     store = Store.open(str(tmp_path / "outcrop.duckdb"))
     try:
         steps: list[Any] = [lambda: write_span(store, span, settings),
-                            lambda: ingest_once(store, settings, str(path), NOW)]
+                            lambda: read_log_source_once(store, settings, str(path), NOW)]
         for step in steps if order == "span_then_log" else reversed(steps):
             step()
         rows = store.query("SELECT source, tenant, input_tokens FROM llm_calls").to_pylist()

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from outcrop.collector.profiles import ProfileResolver, unresolved_profiles
-from outcrop.collector.sources import ingest_once
+from outcrop.collector.sources import read_log_source_once
 from outcrop.core.aws import AwsClients
 from outcrop.core.records import LlmCall
 from outcrop.core.settings import (
@@ -68,7 +68,7 @@ def test_samples_give_the_readme_values_with_the_profile_resolved_by_the_api(
 ) -> None:
     db = str(tmp_path / "outcrop.duckdb")
     store = Store.open(db)
-    ingest_once(store, settings_with(control), str(SAMPLES), NOW)
+    read_log_source_once(store, settings_with(control), str(SAMPLES), NOW)
     store.close()
     rows = stored(db)
     converse = rows["5d2f0b1e-8c4a-4f55-9b0e-1c2d3e4f5a6b"]
@@ -99,7 +99,7 @@ def test_config_map_wins_and_needs_no_api_call(control: FakeBedrockControl,
     mapped = {"abc123def456": InferenceProfile(model="anthropic.claude-3-haiku-20240307-v1:0",
                                                tenant="initech", workflow="contracts")}
     store = Store.open(db)
-    ingest_once(store, settings_with(control, map=mapped), str(SAMPLES), NOW)
+    read_log_source_once(store, settings_with(control, map=mapped), str(SAMPLES), NOW)
     store.close()
     stream = stored(db)["0a9e7c61-3b2d-4e8f-a1c0-77d6e5f4c3b2"]
     assert (stream["model"], stream["tenant"], stream["workflow"]) == (
@@ -135,7 +135,7 @@ def test_unresolvable_profiles_are_listed_and_left_unpriced_until_config_names_t
     }) + "\n" for rid, model in [("u1", unknown), ("d1", denied)]))
     db = str(tmp_path / "outcrop.duckdb")
     store = Store.open(db)
-    ingest_once(store, settings_with(control), str(logs), NOW)
+    read_log_source_once(store, settings_with(control), str(logs), NOW)
     listed = dict(unresolved_profiles(store.cursor()))
     store.close()
     assert set(listed) == {unknown, denied}
@@ -148,7 +148,7 @@ def test_unresolvable_profiles_are_listed_and_left_unpriced_until_config_names_t
         "requestId": "u2", "timestamp": "2026-11-20T11:00:00Z", "modelId": unknown}) + "\n")
     mapped = {unknown: InferenceProfile(model="amazon.nova-pro-v1:0")}
     store = Store.open(db)
-    ingest_once(store, settings_with(control, map=mapped), str(logs), NOW)
+    read_log_source_once(store, settings_with(control, map=mapped), str(logs), NOW)
     listed = dict(unresolved_profiles(store.cursor()))
     store.close()
     assert set(listed) == {denied}

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from outcrop.collector.receivers import bedrock_files
-from outcrop.collector.sources import SourceContext, ingest_once
+from outcrop.collector.sources import SourceContext, read_log_source_once
 from outcrop.core.aws import AwsError
 from outcrop.core.settings import AwsSettings, ProfilesSettings, Settings
 from outcrop.core.store.writer import Store
@@ -85,7 +85,7 @@ def poll(db: str, settings: Settings) -> tuple[dict[str, int], Calls, list[str]]
     calls = Calls(context)
     store = Store.open(db)
     try:
-        totals = ingest_once(store, settings, SOURCE, NOW, context=context)
+        totals = read_log_source_once(store, settings, SOURCE, NOW, context=context)
         ids = store.query("SELECT request_id FROM bedrock_invocations ORDER BY 1").to_pylist()
     finally:
         store.close()
@@ -205,7 +205,7 @@ def test_missing_bucket_is_a_permanent_error_naming_it(aws_env: str, db: str,  #
     store = Store.open(db)
     try:
         with pytest.raises(AwsError) as raised:
-            ingest_once(store, settings, "s3://no-such-bucket/logs", NOW)
+            read_log_source_once(store, settings, "s3://no-such-bucket/logs", NOW)
     finally:
         store.close()
     assert raised.value.retryable is False

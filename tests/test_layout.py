@@ -103,7 +103,7 @@ def test_the_rules_catch_an_engine_importing_the_other(tmp_path: Path, monkeypat
         (tmp_path / part).mkdir()
     (tmp_path / "outcrop").mkdir()
     (tmp_path / "analytics" / "bad.py").write_text(
-        "def f():\n    from outcrop.collector.sources import ingest_once\n")
+        "def f():\n    from outcrop.collector.sources import read_log_source_once\n")
     (tmp_path / "core" / "worse.py").write_text("import outcrop.server\n")
     monkeypatch.setattr(sys.modules[__name__], "ROOT", tmp_path)
     assert sorted(_violations()) == [

@@ -22,7 +22,7 @@ from otlp_payloads import llm_attrs, request, sid, span, tid
 
 from outcrop.analytics.jobs import run_jobs
 from outcrop.analytics.queries import run_query
-from outcrop.collector.sources import ingest_once
+from outcrop.collector.sources import read_log_source_once
 from outcrop.core.clock import datetime_to_ns
 from outcrop.core.settings import Settings
 from tests.conftest import RunningServer, make_settings
@@ -72,7 +72,7 @@ def log_record(request_id: str, *, tenant: str | None, account: str, input_token
 def ingest_logs(server: RunningServer, tmp_path: Path, records: list[dict[str, Any]]) -> None:
     path = tmp_path / f"{uuid.uuid4().hex}.jsonl"
     path.write_text("".join(json.dumps(r) + "\n" for r in records))
-    ingest_once(server.store, LOG_SETTINGS, str(path), T0 + timedelta(hours=1))
+    read_log_source_once(server.store, LOG_SETTINGS, str(path), T0 + timedelta(hours=1))
 
 
 def calls(server: RunningServer) -> list[dict[str, Any]]:

@@ -18,7 +18,7 @@ from test_rollups_fixtures import fresh_db, insert_calls
 from outcrop.analytics.jobs import run_jobs
 from outcrop.analytics.queries import run_query
 from outcrop.analytics.rollups import run_rollups
-from outcrop.collector.sources import ingest_once
+from outcrop.collector.sources import read_log_source_once
 from outcrop.core.settings import ConfigError, IngestSettings, PricingSettings, ProfilesSettings, Settings
 from outcrop.core.store.writer import Store
 
@@ -135,7 +135,7 @@ def test_invocation_log_line_with_an_implausible_count_is_a_bad_record(
     store = Store.open(db_path)
     try:
         settings = Settings(profiles=ProfilesSettings(resolve_with_api=False))
-        totals = ingest_once(store, settings, str(path), NOW)
+        totals = read_log_source_once(store, settings, str(path), NOW)
         assert (totals["records"], totals["errors"]) == (2, 1)
         stored = store.query("SELECT request_id, input_tokens FROM llm_calls ORDER BY 1").to_pylist()
         assert stored == [{"request_id": "good-1", "input_tokens": 100},
