@@ -58,3 +58,14 @@ def test_grpc_full_queue_is_resource_exhausted(server_factory: Any) -> None:
         assert exc.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
     finally:
         release.set()
+
+
+def test_grpc_malformed_protobuf_is_invalid_argument_and_says_so(server: Any) -> None:
+    channel = grpc.insecure_channel(server.grpc_target)
+    export = channel.unary_unary("/opentelemetry.proto.collector.trace.v1.TraceService/Export")
+    try:
+        export(b"\x0a\xff\xff\xff\xff\x0f garbage", timeout=10)
+        raise AssertionError("a malformed request must fail")
+    except grpc.RpcError as exc:
+        assert exc.code() == grpc.StatusCode.INVALID_ARGUMENT
+        assert "malformed OTLP protobuf" in (exc.details() or "")

@@ -84,13 +84,16 @@ def test_malformed_protobuf_is_400_and_says_so(server: Any) -> None:
     assert resp.status_code == 400
     from google.rpc.status_pb2 import Status
 
-    assert "malformed OTLP protobuf" in Status.FromString(resp.content).message
+    status = Status.FromString(resp.content)
+    assert "malformed OTLP protobuf" in status.message
+    assert status.code == 3  # google.rpc.Status holds the gRPC code (INVALID_ARGUMENT), not the HTTP one
 
 
 def test_malformed_json_is_400_and_says_so(server: Any) -> None:
     resp = post(server, b'{"resourceSpans": [', {"content-type": "application/json"})
     assert resp.status_code == 400
     assert "malformed OTLP JSON" in resp.json()["message"]
+    assert resp.json()["code"] == 3  # INVALID_ARGUMENT, as in the protobuf Status
     resp = post(server, b'{"resourceSpans": 7}', {"content-type": "application/json"})
     assert resp.status_code == 400
     assert "resourceSpans must be an array" in resp.json()["message"]

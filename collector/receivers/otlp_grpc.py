@@ -22,7 +22,7 @@ from opentelemetry.proto.collector.trace.v1 import trace_service_pb2
 from outcrop.collector.decode.otlp import decode_protobuf
 from outcrop.collector.receivers.otlp_http import span_limits
 from outcrop.collector.trace_ingest import TraceIngest
-from outcrop.core.errors import OutcropError, Overloaded, ShuttingDown, Unauthorized
+from outcrop.core.errors import Answer, OutcropError, classify
 from outcrop.core.settings import ServerSettings
 
 SERVICE = "opentelemetry.proto.collector.trace.v1.TraceService"
@@ -30,14 +30,9 @@ SERVICE = "opentelemetry.proto.collector.trace.v1.TraceService"
 log = logging.getLogger(__name__)
 
 
-def _status_code(exc: OutcropError) -> grpc.StatusCode:
-    if isinstance(exc, Overloaded):
-        return grpc.StatusCode.RESOURCE_EXHAUSTED
-    if isinstance(exc, ShuttingDown):
-        return grpc.StatusCode.UNAVAILABLE
-    if isinstance(exc, Unauthorized):
-        return grpc.StatusCode.UNAUTHENTICATED
-    return grpc.StatusCode.INVALID_ARGUMENT
+def _status_code(answer: Answer) -> grpc.StatusCode:
+    """`outcrop.core.errors.classify`'s code as grpc's enum (core names codes without grpc)."""
+    return grpc.StatusCode[answer.grpc_code.name]
 
 
 class TraceService:
@@ -62,11 +57,11 @@ class TraceService:
 
     @staticmethod
     def _abort(context: grpc.ServicerContext, exc: OutcropError) -> None:
-        code = _status_code(exc)
-        retry_after = getattr(exc, "retry_after_seconds", None)
-        if retry_after is not None:
-            detail = RetryInfo(retry_delay=Duration(seconds=int(retry_after)))
-            status = Status(code=code.value[0], message=str(exc))
+        answer = classify(exc)
+        code = _status_code(answer)
+        if answer.retry_after_seconds is not None:
+            detail = RetryInfo(retry_delay=Duration(seconds=answer.retry_after_seconds))
+            status = Status(code=answer.grpc_code, message=str(exc))
             status.details.add().Pack(detail)
             context.set_trailing_metadata((("grpc-status-details-bin", status.SerializeToString()),))
         context.abort(code, str(exc))

@@ -26,7 +26,14 @@ from starlette.routing import Route
 
 from outcrop.collector.decode.otlp import Decoded, SpanLimits, decode_json, decode_protobuf
 from outcrop.collector.trace_ingest import Accepted, Sender, TraceIngest
-from outcrop.core.errors import BadPayload, OutcropError, PayloadTooLarge, RequestTimeout, UnsupportedMediaType
+from outcrop.core.errors import (
+    BadPayload,
+    OutcropError,
+    PayloadTooLarge,
+    RequestTimeout,
+    UnsupportedMediaType,
+    classify,
+)
 from outcrop.core.settings import ServerSettings
 
 PROTOBUF = "application/x-protobuf"
@@ -140,17 +147,19 @@ def _answer(result: Accepted, media: str) -> Response:
 
 
 def _error(exc: OutcropError, media: str) -> Response:
+    answer = classify(exc)
     headers = {}
-    retry_after = getattr(exc, "retry_after_seconds", None)
-    if retry_after is not None:
-        headers["Retry-After"] = str(retry_after)
+    if answer.retry_after_seconds is not None:
+        headers["Retry-After"] = str(answer.retry_after_seconds)
     if isinstance(exc, RequestTimeout):
         headers["Connection"] = "close"  # the rest of the body is not worth waiting for
     if media == JSON or media not in _DECODERS:
-        body = orjson.dumps({"code": exc.http_status, "message": str(exc)})
-        return Response(body, status_code=exc.http_status, media_type=JSON, headers=headers)
-    status = Status(code=exc.http_status, message=str(exc)).SerializeToString()
-    return Response(status, status_code=exc.http_status, media_type=PROTOBUF, headers=headers)
+        # the JSON form of google.rpc.Status, as the protobuf one below
+        body = orjson.dumps({"code": int(answer.grpc_code), "message": str(exc)})
+        return Response(body, status_code=answer.http_status, media_type=JSON, headers=headers)
+    # google.rpc.Status.code is a gRPC code, as the Collector's OTLP/HTTP receiver sends it
+    status = Status(code=answer.grpc_code, message=str(exc)).SerializeToString()
+    return Response(status, status_code=answer.http_status, media_type=PROTOBUF, headers=headers)
 
 
 def create_app(ingest: TraceIngest, limits: ServerSettings) -> Starlette:

@@ -24,7 +24,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from outcrop.api.guard import RequestPolicy
-from outcrop.core.errors import OutcropError, QueryError, RequestTimeout, Unauthorized
+from outcrop.core.errors import OutcropError, QueryError, RequestTimeout, Unauthorized, classify
 from outcrop.core.settings import Settings
 from outcrop.core.sql import load_sql
 from outcrop.core.store.readonly import ARROW_STREAM, check_read_only, limited, to_arrow_ipc, to_json_rows
@@ -180,7 +180,10 @@ def _json(value: Any, status: int = 200) -> Response:
 
 
 def _error(exc: OutcropError) -> Response:
-    response = _json({"error": type(exc).__name__, "message": str(exc)}, exc.http_status)
+    answer = classify(exc)
+    response = _json({"error": type(exc).__name__, "message": str(exc)}, answer.http_status)
+    if answer.retry_after_seconds is not None:
+        response.headers["retry-after"] = str(answer.retry_after_seconds)
     if isinstance(exc, RequestTimeout):  # the rest of a slow body is not worth waiting for
         response.headers["connection"] = "close"
     return response
