@@ -1,6 +1,6 @@
 """Prices: seeded from genai-prices, overridden from config, synced into the store.
 
-Cost itself is computed in SQL (`call_costs` in sql/migrations/0003_analytics.sql) when
+Cost itself is computed in SQL (`call_costs` in sql/macros/070_call_costs.sql) when
 rolling up and on demand, so a changed price re-prices history: `sync_prices` notices
 the change (a fingerprint of everything that feeds prices) and the rollup job then
 rewrites every window (DESIGN section 5).

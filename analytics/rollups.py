@@ -62,7 +62,7 @@ def run_rollups(
     """Bring the rollups up to date; call inside a store write (no COMMIT here).
 
     Calls with a token count outside [0, max_tokens] are rolled up with their counts and
-    cost unknown (plausible_calls in sql/migrations/0005_token_bound.sql)."""
+    cost unknown (plausible_calls in sql/macros/050_plausible_calls.sql)."""
     repriced = pricing.sync_prices(con, settings, now)
     rebound = _sync_token_bound(con, max_tokens, now)
     watermark = _get_seq(con)

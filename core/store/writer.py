@@ -26,7 +26,8 @@ import pyarrow as pa
 
 from outcrop.core.clock import utcnow
 from outcrop.core.errors import Overloaded, ShuttingDown, StoreLocked
-from outcrop.core.sql import sql_path
+from outcrop.core.sql import load_sql, sql_path
+from outcrop.core.store.macros import check_macros, install_macros
 from outcrop.core.store.read_limits import ReadBounds, run_bounded
 
 log = logging.getLogger(__name__)
@@ -256,13 +257,22 @@ def connect(path: str, *, read_only: bool, memory_limit: int | None = None) -> d
                 "`outcrop serve` runs, use the CLI commands, which go through its API."
             ) from None
         raise
-    if con.sql("SELECT current_setting('lock_configuration')").fetchall() == [(True,)]:
-        return con  # a database this process has open already, set up by its first connection
+    if con.sql("SELECT current_setting('lock_configuration')").fetchall() != [(True,)]:
+        _lock(con)  # else a database this process has open already, set up by its first connection
+    if read_only and path != ":memory:":
+        try:
+            check_macros(con, path)
+        except StoreLocked:
+            con.close()
+            raise
+    return con
+
+
+def _lock(con: duckdb.DuckDBPyConnection) -> None:
     # GLOBAL: cursors are connections of their own and take the database's default.
     # TimeZone belongs to the icu extension, so it cannot go in `config`.
     con.execute("SET GLOBAL TimeZone = 'UTC'")
     con.execute("SET lock_configuration = true")
-    return con
 
 
 def _holder(message: str) -> str:
@@ -284,12 +294,17 @@ def migration_files() -> list[tuple[int, Path]]:
 
 
 def apply_migrations(con: duckdb.DuckDBPyConnection) -> list[int]:
-    """Apply, in number order, each migration not applied yet; each in its own transaction."""
-    con.execute(
-        "CREATE TABLE IF NOT EXISTS schema_migrations ("
-        " version INTEGER PRIMARY KEY, name VARCHAR NOT NULL, applied_at TIMESTAMP NOT NULL)"
-    )
-    rows = con.execute("SELECT version FROM schema_migrations").fetchall()
+    """Apply, in number order, each migration not applied yet, each in its own transaction;
+    then create or replace the macros and views (sql/macros/, sql/views/), which are not
+    migrations. Returns the numbers applied."""
+    applied = _migrate(con)
+    install_macros(con)
+    return applied
+
+
+def _migrate(con: duckdb.DuckDBPyConnection) -> list[int]:
+    con.execute(load_sql("store/create_schema_migrations.sql"))
+    rows = con.execute(load_sql("store/applied_migrations.sql")).fetchall()
     done = {int(r[0]) for r in rows}
     applied = []
     for number, path in migration_files():
@@ -298,9 +313,7 @@ def apply_migrations(con: duckdb.DuckDBPyConnection) -> list[int]:
         con.begin()
         try:
             con.execute(path.read_text())
-            con.execute(
-                "INSERT INTO schema_migrations VALUES (?, ?, ?)", [number, path.name, utcnow()]
-            )
+            con.execute(load_sql("store/record_migration.sql"), [number, path.name, utcnow()])
             con.commit()
         except duckdb.Error:
             con.rollback()

@@ -155,9 +155,3 @@ CREATE TABLE watermarks (
     value               VARCHAR NOT NULL,
     updated_at          TIMESTAMP NOT NULL
 );
-
--- Output tokens per second after the first token (DESIGN section 3), for the SQL that
--- merges spans and invocation logs; collector.records.compute_otps is the same rule.
-CREATE MACRO otps(output_tokens, ttft_ms, ttlt_ms) AS
-    CASE WHEN output_tokens > 1 AND ttft_ms IS NOT NULL AND ttlt_ms > ttft_ms
-         THEN output_tokens / ((ttlt_ms - ttft_ms) / 1000.0) END;
