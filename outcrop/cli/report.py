@@ -14,8 +14,20 @@ from datetime import datetime, timedelta
 
 from outcrop.analytics.queries import GROUP_KEYS, QueryError, parse_time
 from outcrop.analytics.report import KINDS, RunQuery, build_report
+from outcrop.cli.access import cli_settings, query_runner
 from outcrop.cli.formatting import FORMATS, format_table
 from outcrop.core.clock import utcnow
+
+HELP = "usage, latency, cost and capacity tables"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    add_report_arguments(parser)
+
+
+def run(args: argparse.Namespace) -> int:
+    settings = cli_settings(args)
+    return run_report_command(args, query_runner(args.db, settings))
 
 
 def add_report_arguments(parser: argparse.ArgumentParser) -> None:

@@ -1,0 +1,26 @@
+"""`outcrop demo`: a server, a realistic demo workload, jobs, and a summary."""
+
+from __future__ import annotations
+
+import argparse
+
+from outcrop.cli.access import cli_settings
+
+HELP = "start a server, send a realistic demo workload, run jobs, summarise"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--history-days", type=float, default=3.0)
+    parser.add_argument("--exit", action="store_true", help="stop the server after the summary")
+    parser.add_argument("--fresh", action="store_true", help="delete the database and demo logs first")
+    parser.add_argument("--http-port", type=int, default=4318)
+    parser.add_argument("--grpc-port", type=int, default=4317)
+    parser.add_argument("--api-port", type=int, default=4320)
+
+
+def run(args: argparse.Namespace) -> int:
+    from outcrop.demo.runner import run_demo
+
+    settings = cli_settings(args)
+    code: int = run_demo(args, settings)
+    return code
