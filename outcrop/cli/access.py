@@ -4,23 +4,30 @@ to reach the data (the server that owns the file, or the file itself when none r
 from __future__ import annotations
 
 import argparse
-import os
 from collections.abc import Callable
 from typing import Any
 
 import pyarrow as pa
 
-from outcrop.core.settings import DEFAULT_DB, Settings, load_settings
+from outcrop.core.settings import Settings, load_settings
 
-DB_HELP = "DuckDB file (default ./outcrop.duckdb or $OUTCROP_DB)"
+DB_HELP = "DuckDB file (default: $OUTCROP_DB, then `db` in outcrop.toml, then ./outcrop.duckdb)"
 
 
 def add_db_argument(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--db", default=os.environ.get("OUTCROP_DB", DEFAULT_DB), help=DB_HELP)
+    # No default here: the flag wins only when given, so the configuration can decide.
+    parser.add_argument("--db", default=None, help=DB_HELP)
 
 
 def cli_settings(args: argparse.Namespace) -> Settings:
-    return load_settings()
+    """The settings, with `args.db` resolved: --db, then $OUTCROP_DB, then `db` in
+    outcrop.toml, then the default (the settings already rank the last three)."""
+    settings = load_settings()
+    if getattr(args, "db", None) is None:
+        args.db = settings.db
+    elif args.db != settings.db:
+        settings = settings.model_copy(update={"db": args.db})
+    return settings
 
 
 def with_store(db: str, settings: Settings, remote: Callable[[str], Any],
