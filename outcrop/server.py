@@ -84,37 +84,28 @@ class OutcropServer:
     async def run(self, on_ready: Callable[[OutcropServer], None] | None = None) -> None:
         self._loop = asyncio.get_running_loop()
         cfg = self.settings.server
-        http_sock = _bind(cfg.host, cfg.http_port, "server.http_port")
-        api_sock = _bind(cfg.host, cfg.api_port, "server.api_port")
-        self.ports.http = http_sock.getsockname()[1]
-        self.ports.api = api_sock.getsockname()[1]
-        self.store = Store.open(self.db_path, queue_max=cfg.queue_max_batches, group_max=cfg.group_commit_max_batches,
-                                memory_limit=cfg.memory_limit)
-        ingest = TraceIngest(self.store, self.settings, self.clock)
-        handlers = ApiHandlers(self.store, self.settings, self.clock)
-        try:
-            grpc_server, self.ports.grpc = start_grpc_server(ingest, cfg)
-        except RuntimeError as exc:
-            self.store.close()
-            reason = str(exc).rstrip(".")
-            raise ListenError(f"cannot listen on {cfg.host}:{cfg.grpc_port} (server.grpc_port): {reason}. "
-                              "Is another server running? Stop it, or choose another port.") from None
-        # OTLP/HTTP: a time limit on request headers, which uvicorn does not bound
-        otlp_http: dict[str, Any] = {"http": header_timeout_protocol(cfg.header_read_timeout_seconds)}
-        api: dict[str, Any] = {}
-        apps = ((create_app(ingest, cfg), http_sock, otlp_http), (create_api(handlers), api_sock, api))
-        tasks = []
-        for app, sock, options in apps:
-            # proxy_headers off: the socket peer decides who is local (outcrop.api.guard)
-            config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off",
-                                    timeout_graceful_shutdown=10, proxy_headers=False, **options)
-            server = _QuietServer(config)
-            self._servers.append(server)
-            tasks.append(asyncio.create_task(server.serve(sockets=[sock])))
-        self._install_signals()
-        self._scheduler = self._start_jobs()
-        while not all(s.started for s in self._servers):
-            await asyncio.sleep(0.02)
+        with contextlib.ExitStack() as undo:  # a failed start releases what it had opened
+            http_sock = undo.enter_context(_bind(cfg.host, cfg.http_port, "server.http_port"))
+            api_sock = undo.enter_context(_bind(cfg.host, cfg.api_port, "server.api_port"))
+            self.ports.http = http_sock.getsockname()[1]
+            self.ports.api = api_sock.getsockname()[1]
+            self.store = Store.open(self.db_path, queue_max=cfg.queue_max_batches,
+                                    group_max=cfg.group_commit_max_batches, memory_limit=cfg.memory_limit)
+            undo.callback(self.store.close)
+            ingest = TraceIngest(self.store, self.settings, self.clock)
+            handlers = ApiHandlers(self.store, self.settings, self.clock)
+            grpc_server = self._start_grpc(ingest)
+            undo.callback(lambda: grpc_server.stop(grace=None).wait(10))
+            tasks = self._serve((create_app(ingest, cfg), http_sock), (create_api(handlers), api_sock))
+            try:
+                self._scheduler = self._start_jobs()
+                await self._until_started(tasks)
+            except BaseException:
+                await self._stop_listeners(tasks)
+                if self._scheduler is not None:
+                    self._scheduler.shutdown(wait=True)
+                raise
+            undo.pop_all()  # started: from here on _shutdown releases everything
         tune_gc()
         handlers.ready = True
         self._announce()
@@ -122,6 +113,45 @@ class OutcropServer:
             on_ready(self)
         await self._stopping.wait()
         await self._shutdown(grpc_server, tasks)
+
+    def _start_grpc(self, ingest: TraceIngest) -> Any:
+        cfg = self.settings.server
+        try:
+            grpc_server, self.ports.grpc = start_grpc_server(ingest, cfg)
+        except RuntimeError as exc:
+            reason = str(exc).rstrip(".")
+            raise ListenError(f"cannot listen on {cfg.host}:{cfg.grpc_port} (server.grpc_port): {reason}. "
+                              "Is another server running? Stop it, or choose another port.") from None
+        return grpc_server
+
+    def _serve(self, otlp: tuple[Any, socket.socket], api: tuple[Any, socket.socket]) -> list[asyncio.Task[None]]:
+        # OTLP/HTTP: a time limit on request headers, which uvicorn does not bound
+        otlp_http: dict[str, Any] = {"http": header_timeout_protocol(self.settings.server.header_read_timeout_seconds)}
+        tasks = []
+        for (app, sock), options in ((otlp, otlp_http), (api, {})):
+            # proxy_headers off: the socket peer decides who is local (outcrop.api.guard)
+            config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off",
+                                    timeout_graceful_shutdown=10, proxy_headers=False, **options)
+            server = _QuietServer(config)
+            self._servers.append(server)
+            tasks.append(asyncio.create_task(server.serve(sockets=[sock])))
+        self._install_signals()
+        return tasks
+
+    async def _until_started(self, tasks: list[asyncio.Task[None]]) -> None:
+        """Wait for both listeners; a listener that ends before it started is a failed start."""
+        while not all(s.started for s in self._servers):
+            ended = [t for t in tasks if t.done()]
+            if ended:
+                with contextlib.suppress(SystemExit):  # uvicorn exits when its startup fails, having logged why
+                    ended[0].result()
+                raise ListenError("a listener stopped while starting; see the log above")
+            await asyncio.sleep(0.02)
+
+    async def _stop_listeners(self, tasks: list[asyncio.Task[None]]) -> None:
+        for server in self._servers:
+            server.should_exit = True
+        await asyncio.gather(*tasks, return_exceptions=True)
 
     def request_stop(self) -> None:
         """Ask the server to drain and stop; safe from any thread or a signal handler."""
@@ -159,9 +189,7 @@ class OutcropServer:
     async def _shutdown(self, grpc_server: Any, tasks: list[asyncio.Task[None]]) -> None:
         log.info("stopping: draining the write queue")
         grpc_stopped = grpc_server.stop(grace=5)
-        for server in self._servers:
-            server.should_exit = True
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await self._stop_listeners(tasks)
         await asyncio.to_thread(grpc_stopped.wait, 10)
         if self._scheduler is not None:
             self._scheduler.shutdown(wait=True)
