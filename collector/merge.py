@@ -3,7 +3,8 @@
 Everything here runs inside a writer-thread transaction (`Store.write`). Both sides are
 kept whole (a span call naming a request id in `llm_calls`, or in `held_calls` while it
 is not counted; logs in `bedrock_invocations`), so a merge is recomputed from them
-whichever side arrives first, and re-delivery changes nothing.
+whichever side arrives first, and re-delivery changes nothing. A merge that touches
+traces hands them to `inheritance.resolve_attribution`.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
+from outcrop.collector.inheritance import resolve_attribution
 from outcrop.core.records import ATTRIBUTION_FIELDS, LlmCall
 from outcrop.core.sql import load_sql
 
@@ -117,20 +119,3 @@ def _move_claimed_rows(con: duckdb.DuckDBPyConnection, now: datetime) -> None:
     con.execute(load_sql("ingest/drop_uncounted_calls.sql"))
     con.execute(load_sql("ingest/restore_counted_calls.sql"), [now])
     con.execute(load_sql("ingest/drop_restored_calls.sql"))
-
-
-def resolve_attribution(con: duckdb.DuckDBPyConnection, trace_ids: Iterable[str], now: datetime) -> None:
-    """Re-resolve inherited attribution over whole traces (order-independent)."""
-    pending = pa.table({"trace_id": pa.array(sorted(set(trace_ids)), pa.string())})
-    if pending.num_rows == 0:
-        return
-    con.register("_pending", pending)
-    try:
-        con.execute(load_sql("ingest/collect_trace_spans.sql"))
-        con.execute(load_sql("ingest/resolve_attribution.sql"))
-        con.execute(load_sql("ingest/apply_span_attribution.sql"))
-        con.execute(load_sql("ingest/apply_call_attribution.sql"), [now])
-        con.execute("DROP TABLE IF EXISTS _resolved")
-        con.execute("DROP TABLE IF EXISTS _trace_spans")
-    finally:
-        con.unregister("_pending")

@@ -17,7 +17,8 @@ import duckdb
 import orjson
 import pyarrow as pa
 
-from outcrop.collector.merge import merge_request_ids, resolve_attribution
+from outcrop.collector.inheritance import resolve_attribution
+from outcrop.collector.merge import merge_request_ids
 from outcrop.collector.normalize.attribution import ResourceAttribution, key_plan, resource_attribution
 from outcrop.collector.normalize.genai import ImplausibleTokens
 from outcrop.collector.normalize.otlp import NormalizedSpan, normalize_span
