@@ -63,6 +63,10 @@ JOBS: dict[str, Job] = {
 }
 # Jobs that run on their own schedule; rebuild_rollups is on demand only.
 SCHEDULED: tuple[str, ...] = ("rollups",)
+# Every job, for `outcrop jobs run --all`: the rebuild first, since it rewrites what the
+# incremental rollups would, which then find nothing left and cost one quick pass.
+EVERY_JOB: tuple[str, ...] = ("rebuild_rollups", "rollups")
+assert sorted(EVERY_JOB) == sorted(JOBS), "EVERY_JOB must name each job once"
 
 
 def run_job(

@@ -7,6 +7,7 @@ import sys
 
 import pyarrow as pa
 
+from outcrop.analytics.jobs import EVERY_JOB, JOBS, SCHEDULED
 from outcrop.cli.access import add_db_argument, cli_settings, with_store
 from outcrop.cli.formatting import FORMATS, format_table
 
@@ -15,8 +16,9 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     jobs = sub.add_parser("jobs", help="scheduled jobs")
     jobs_sub = jobs.add_subparsers(dest="jobs_command", required=True)
     p = jobs_sub.add_parser("run", help="run jobs now")
-    p.add_argument("names", nargs="*", help="job names (default: all)")
-    p.add_argument("--all", action="store_true", help="run every job")
+    p.add_argument("names", nargs="*", help=f"job names from {', '.join(JOBS)} (default: the scheduled "
+                   f"ones, {', '.join(SCHEDULED)})")
+    p.add_argument("--all", action="store_true", help=f"run every job: {', '.join(EVERY_JOB)}")
     add_db_argument(p)
     p.add_argument("--format", choices=FORMATS, default="table")
     p.set_defaults(func=run)
@@ -28,7 +30,8 @@ def run(args: argparse.Namespace) -> int:
     from outcrop.core.clock import utcnow
 
     settings = cli_settings(args)
-    names = None if args.all or not args.names else list(args.names)
+    # Explicit names, so a server that owns the file runs the same list
+    names = list(EVERY_JOB) if args.all else list(args.names) or None
     results = with_store(
         args.db, settings,
         lambda url: call(url, "/v1/admin/jobs", {"names": names}, token=settings.server.admin_token),
