@@ -3,7 +3,7 @@
 Cost itself is computed in SQL (`call_costs` in sql/macros/070_call_costs.sql) when
 rolling up and on demand, so a changed price re-prices history: `sync_prices` notices
 the change (a fingerprint of everything that feeds prices) and the rollup job then
-rewrites every window (DESIGN section 5).
+rewrites every window, so past costs follow a corrected price.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ import duckdb
 
 from outcrop.core.settings import PricingSettings
 from outcrop.core.sql import load_sql
+from outcrop.core.store import watermarks
 
 FINGERPRINT = "pricing.fingerprint"
 EPOCH = datetime(1970, 1, 1)
@@ -190,8 +191,7 @@ def sync_prices(con: duckdb.DuckDBPyConnection, settings: PricingSettings, now: 
     """
     rows = desired_rows(settings)
     digest = fingerprint(rows, settings)
-    found = con.execute("SELECT value FROM watermarks WHERE name = ?", [FINGERPRINT]).fetchone()
-    if found is not None and found[0] == digest:
+    if watermarks.get(con, FINGERPRINT) == digest:
         return False
     _replace(con, "prices", [astuple(r) for r in rows], 13)
     _replace(con, "provisioned_throughput", _provisioned_rows(settings), 6)
@@ -203,7 +203,7 @@ def sync_prices(con: duckdb.DuckDBPyConnection, settings: PricingSettings, now: 
             "global_multiplier": settings.global_multiplier,
         },
     )
-    con.execute("INSERT OR REPLACE INTO watermarks VALUES (?, ?, ?)", [FINGERPRINT, digest, now])
+    watermarks.set(con, FINGERPRINT, digest, now)
     return True
 
 

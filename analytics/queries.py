@@ -23,6 +23,7 @@ from outcrop.analytics.windows import HOUR, ceil_to, floor_to, minutes_in, split
 from outcrop.core.errors import QueryError as QueryError  # re-exported: the report catches it
 from outcrop.core.settings import MAX_QUERY_ROWS
 from outcrop.core.sql import sql_path
+from outcrop.core.store import watermarks
 
 QUERY_DIR = sql_path("queries")
 GROUP_KEYS: tuple[str, ...] = ("tenant", "route", "workflow", "model", "region")
@@ -231,7 +232,10 @@ def _table_exists(source: Source, table: str) -> bool:
 
 def days_until(source: Source) -> datetime | None:
     """How far rollup_1d holds complete days (set by the rollup job)."""
-    found = _execute(source, "SELECT value FROM watermarks WHERE name = $n", {"n": "rollup.days_until"})
-    if found.num_rows == 0:
-        return None
-    return datetime.fromisoformat(str(found.column("value")[0].as_py()))
+    if not isinstance(source, duckdb.DuckDBPyConnection):
+        return watermarks.get_time(source, "rollup.days_until")
+    cur = source.cursor()  # as _execute: the caller may hold an open result
+    try:
+        return watermarks.get_time(cur, "rollup.days_until")
+    finally:
+        cur.close()

@@ -21,6 +21,7 @@ from outcrop.analytics import pricing
 from outcrop.analytics.windows import DAY, HOUR, floor_to
 from outcrop.core.settings import DEFAULT_MAX_TOKENS_PER_CALL, PricingSettings
 from outcrop.core.sql import sql_path
+from outcrop.core.store import watermarks
 
 ROLLUP_SQL = sql_path("rollups")
 WRITE_SEQ = "rollup.write_seq"  # largest llm_calls write_seq rolled up (commit order)
@@ -65,21 +66,21 @@ def run_rollups(
     cost unknown (plausible_calls in sql/macros/050_plausible_calls.sql)."""
     repriced = pricing.sync_prices(con, settings, now)
     rebound = _sync_token_bound(con, max_tokens, now)
-    watermark = _get_seq(con)
+    watermark = watermarks.get_int(con, WRITE_SEQ)
     # filtered on the watermark so that row-group statistics skip everything already seen
     newest = con.execute(_NEWEST_WRITE, {"since": -1 if watermark is None else watermark}).fetchone()
     if full or repriced or rebound or watermark is None:
         con.execute(_sql("mark_all_dirty"))
     else:
         con.execute(_sql("mark_dirty_since"), {"watermark": watermark})
-    old_until = _get_watermark(con, DAYS_UNTIL) or _EPOCH
+    old_until = watermarks.get_time(con, DAYS_UNTIL) or _EPOCH
     new_until = floor_to(now, DAY)
     con.execute(_sql("mark_dirty_days"), {"old_until": old_until, "new_until": new_until})
     rows, window = _rewrite(con)
     con.execute("DELETE FROM rollup_dirty")
     if newest is not None and newest[0] is not None:
-        con.execute("INSERT OR REPLACE INTO watermarks VALUES (?, ?, ?)", [WRITE_SEQ, str(newest[0]), now])
-    _set_watermark(con, DAYS_UNTIL, max(old_until, new_until), now)
+        watermarks.set(con, WRITE_SEQ, str(newest[0]), now)
+    watermarks.set_time(con, DAYS_UNTIL, max(old_until, new_until), now)
     return RollupOutcome(rows, window[0], window[1], repriced)
 
 
@@ -122,27 +123,12 @@ _NEWEST_WRITE = (
 def _sync_token_bound(con: duckdb.DuckDBPyConnection, max_tokens: int, now: datetime) -> bool:
     """Record the bound this run applies; True when the rollups were written with another
     one, or with none (by a version that had no bound), so every window must be redone."""
-    found = con.execute("SELECT value FROM watermarks WHERE name = ?", [TOKEN_BOUND]).fetchone()
-    if found is not None and found[0] == str(max_tokens):
+    if watermarks.get(con, TOKEN_BOUND) == str(max_tokens):
         return False
-    con.execute("INSERT OR REPLACE INTO watermarks VALUES (?, ?, ?)", [TOKEN_BOUND, str(max_tokens), now])
+    watermarks.set(con, TOKEN_BOUND, str(max_tokens), now)
     return True
-
-
-def _get_seq(con: duckdb.DuckDBPyConnection) -> int | None:
-    found = con.execute("SELECT value FROM watermarks WHERE name = ?", [WRITE_SEQ]).fetchone()
-    return int(found[0]) if found is not None else None
-
-
-def _get_watermark(con: duckdb.DuckDBPyConnection, name: str) -> datetime | None:
-    found = con.execute("SELECT value FROM watermarks WHERE name = ?", [name]).fetchone()
-    return datetime.fromisoformat(found[0]) if found is not None else None
-
-
-def _set_watermark(con: duckdb.DuckDBPyConnection, name: str, value: datetime, now: datetime) -> None:
-    con.execute("INSERT OR REPLACE INTO watermarks VALUES (?, ?, ?)", [name, value.isoformat(), now])
 
 
 def days_until(read: duckdb.DuckDBPyConnection) -> datetime | None:
     """How far rollup_1d is complete; reads after it use rollup_1h."""
-    return _get_watermark(read, DAYS_UNTIL)
+    return watermarks.get_time(read, DAYS_UNTIL)

@@ -19,7 +19,7 @@ from pydantic_settings import (
 )
 
 DEFAULT_DB = "./outcrop.duckdb"
-# ingest.max_tokens_per_call; sql/migrations/0005_token_bound.sql has the same default
+# ingest.max_tokens_per_call; sql/macros/050_plausible_calls.sql has the same default
 DEFAULT_MAX_TOKENS_PER_CALL = 100_000_000
 # The most rows one read returns: server.query_max_rows may not exceed it, and
 # outcrop.analytics.queries refuses a larger row limit.

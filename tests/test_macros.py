@@ -100,3 +100,11 @@ def test_watermarks_get_set_and_advance(store: Store) -> None:
     store.write(lambda con: watermarks.set_time(con, "job.until", NOW, NOW))
     assert watermarks.get(store, "source:x") == "2026/11/20/11"
     assert watermarks.get_time(store.cursor(), "job.until") == NOW
+
+
+def test_only_the_watermarks_module_reads_or_writes_watermarks() -> None:
+    root = Path(__file__).resolve().parent.parent
+    touching = [str(p.relative_to(root)) for floor in ("core", "collector", "analytics", "outcrop")
+                for p in (root / floor).rglob("*.py") if not p.is_symlink()
+                and re.search(r"(FROM|INTO)\s+watermarks\b", p.read_text(), re.I)]
+    assert touching == []

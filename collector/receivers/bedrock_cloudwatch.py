@@ -19,6 +19,7 @@ import orjson
 
 from outcrop.collector.receivers.bedrock_files import Batch, LogReader, Progress
 from outcrop.core.aws import AwsClients, classify_error
+from outcrop.core.store import watermarks
 from outcrop.core.store.writer import Store
 
 PAGE_EVENTS = 1_000
@@ -101,18 +102,11 @@ def _page_batch(reader: LogReader, group: str, stream: str, events: Sequence[dic
     return batch
 
 
-_SET = """
-INSERT INTO watermarks (name, value, updated_at) VALUES (?, ?, ?)
-ON CONFLICT (name) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at
-"""
-
-
 def _progress(name: str, value: str, now: datetime) -> Progress:
     def write(con: duckdb.DuckDBPyConnection) -> None:
-        con.execute(_SET, [name, value, now])
+        watermarks.set(con, name, value, now)
     return write
 
 
 def _load(store: Store, name: str) -> EventWatermark:
-    rows = store.query("SELECT value FROM watermarks WHERE name = ?", [name]).to_pylist()
-    return EventWatermark.load(str(rows[0]["value"]) if rows else None)
+    return EventWatermark.load(watermarks.get(store, name))

@@ -30,6 +30,7 @@ from outcrop.collector.receivers.bedrock_files import (
     read_lines,
 )
 from outcrop.core.aws import AwsClients, classify_error
+from outcrop.core.store import watermarks
 from outcrop.core.store.writer import Store
 
 log = logging.getLogger(__name__)
@@ -125,7 +126,7 @@ def _ingest_root(reader: LogReader, store: Store, s3: Any, bucket: str, root: st
                  now: datetime, totals: dict[str, int]) -> None:
     name = f"bedrock_s3:s3://{bucket}/{root}"
     try:
-        listed = new_log_keys(s3, bucket, root, _watermark(store, name))
+        listed = new_log_keys(s3, bucket, root, watermarks.get(store, name))
     except Exception as exc:
         raise classify_error(exc, f"s3://{bucket}/{root}") from exc
     states = _states(store, [f"s3://{bucket}/{item['Key']}" for item in listed])
@@ -177,26 +178,11 @@ def _with_watermark(inner: ProgressFactory, name: str, hour: str | None,
         def both(con: duckdb.DuckDBPyConnection) -> None:
             write(con)
             if done and hour is not None:
-                set_watermark(con, name, hour, now)
+                watermarks.advance(con, name, hour, now)  # 'YYYY/MM/DD/HH' sorts as time
         return both
     return factory
 
 
-_SET_WATERMARK = """
-INSERT INTO watermarks (name, value, updated_at) VALUES (?, ?, ?)
-ON CONFLICT (name) DO UPDATE SET value = greatest(watermarks.value, excluded.value),
-    updated_at = excluded.updated_at
-"""
-
-
-def set_watermark(con: duckdb.DuckDBPyConnection, name: str, value: str, now: datetime) -> None:
-    """Hour watermarks only move forward ('YYYY/MM/DD/HH' strings sort as times)."""
-    con.execute(_SET_WATERMARK, [name, value, now])
-
-
-def _watermark(store: Store, name: str) -> str | None:
-    rows = store.query("SELECT value FROM watermarks WHERE name = ?", [name]).to_pylist()
-    return str(rows[0]["value"]) if rows else None
 
 
 def _states(store: Store, uris: list[str]) -> dict[str, ObjectState]:

@@ -9,16 +9,22 @@ connection (a write in progress, or a read-only file) or the Store (its read cur
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, TypeAlias
+from typing import Any, Protocol
 
 import duckdb
+import pyarrow as pa
 
 from outcrop.core.sql import load_sql
 
-if TYPE_CHECKING:  # the writer opens the store with macros, whose fingerprint is kept here
-    from outcrop.core.store.writer import Store
 
-Source: TypeAlias = "duckdb.DuckDBPyConnection | Store"
+class Reader(Protocol):
+    """The part of outcrop.core.store.writer.Store a read needs (its read cursors)."""
+
+    def query(self, sql: str, params: Any = None) -> pa.Table: ...
+
+
+# A connection is read as it is, so a write sees its own uncommitted progress.
+Source = duckdb.DuckDBPyConnection | Reader
 
 
 def get(source: Source, name: str) -> str | None:
