@@ -37,6 +37,14 @@ HOUR_STEPS: tuple[tuple[str, bool], ...] = (
 DAY_STEPS: tuple[tuple[str, bool], ...] = (
     ("counts_1d", True), ("bins_1d", False), ("tmr_bins_1d", False), ("peaks_1d", False),
 )  # fmt: skip
+# Every file of sql/rollups/, in the order a run executes them (tests/test_rollup_order.py
+# holds that none is missing): the price sync, marking the dirty hours and days, the keys,
+# then for each grain the delete and insert of every table, minutes before the hours and
+# days summed from them.
+RUN_ORDER: tuple[str, ...] = (
+    "price_book", "mark_all_dirty", "mark_dirty_since", "mark_dirty_days", "upsert_keys",
+    *(f"{verb}_{table}" for table, _ in HOUR_STEPS + DAY_STEPS for verb in ("delete", "insert")),
+)  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +57,8 @@ class RollupOutcome:
 
 @cache
 def _sql(name: str) -> str:
+    if name not in RUN_ORDER:  # a new statement gets its place in the order first
+        raise KeyError(f"rollup statement {name!r} is not in RUN_ORDER")
     return (ROLLUP_SQL / f"{name}.sql").read_text()
 
 
