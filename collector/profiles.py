@@ -4,7 +4,7 @@ Order: the config map (negotiated, always wins), then system profiles (`us.`, `e
 `global.` … prefixes strip to the model), then the Bedrock control plane
 (`GetInferenceProfile`, plus the profile's tags for attribution), cached with a TTL.
 A profile nobody can resolve keeps model NULL — it is listed as unresolved and shown
-as unpriced, never priced as some guess (DESIGN section 5).
+as unpriced, never priced as some guess (a wrong cost is worse than a visible gap).
 """
 
 from __future__ import annotations

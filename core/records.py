@@ -115,7 +115,7 @@ class LlmCall:
 
 
 def compute_otps(output_tokens: int | None, ttft_ms: float | None, ttlt_ms: float | None) -> float | None:
-    """Output tokens per second after the first token (DESIGN section 3)."""
+    """Output tokens per second after the first token: generation speed, not queueing."""
     if output_tokens is None or ttft_ms is None or ttlt_ms is None:
         return None
     if output_tokens <= 1 or ttlt_ms <= ttft_ms:

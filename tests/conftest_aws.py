@@ -1,7 +1,7 @@
 """AWS in tests: a real moto server on loopback, used through boto3 with endpoint URLs.
 
 Import the fixtures into a test module (`from tests.conftest_aws import aws_env, moto_url`).
-No mock_aws decorators: the code under test makes real HTTP calls (DESIGN section 8).
+No mock_aws decorators: the code under test makes real HTTP calls, as in production.
 """
 
 from __future__ import annotations

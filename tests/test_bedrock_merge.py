@@ -1,5 +1,5 @@
 """Same call, two sources: a botocore-instrumented span and the invocation-log line with
-the same request id become one `merged` row whichever arrives first (DESIGN section 4).
+the same request id become one `merged` row whichever arrives first (docs/architecture.md).
 
 The span comes from the real opentelemetry-instrumentation-botocore package calling the
 fake Bedrock runtime; the log line goes through the real file source and the real Store.

@@ -1,4 +1,4 @@
-"""The migrated schema equals the documented one (docs/schema.md), and DESIGN's columns exist."""
+"""The migrated schema equals the documented one (docs/schema.md), and the columns other parts rely on exist."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from outcrop.core.store.writer import apply_migrations, connect
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "schema.md"
 
-# DESIGN section 2: the llm_calls contract other parts build on
-DESIGN_LLM_CALLS = [
+# the llm_calls contract other parts build on (docs/CONTRACTS.md)
+CONTRACT_LLM_CALLS = [
     "call_id",
     "source",
     "ts",
@@ -44,7 +44,7 @@ DESIGN_LLM_CALLS = [
     "error_type",
     "finish_reason",
 ]
-DESIGN_SPANS = [
+CONTRACT_SPANS = [
     "trace_id",
     "span_id",
     "parent_span_id",
@@ -105,7 +105,7 @@ def test_migrated_schema_equals_documented_schema() -> None:
 
 def test_design_columns_exist() -> None:
     migrated = _migrated()
-    assert [c for c in DESIGN_LLM_CALLS if c not in dict(migrated["llm_calls"])] == []
-    assert [c for c in DESIGN_SPANS if c not in dict(migrated["spans"])] == []
+    assert [c for c in CONTRACT_LLM_CALLS if c not in dict(migrated["llm_calls"])] == []
+    assert [c for c in CONTRACT_SPANS if c not in dict(migrated["spans"])] == []
     for grain in ("rollup_1m", "rollup_1h", "rollup_1d"):
         assert [name for name, _ in migrated[grain]][:6] == ["bucket", "tenant", "route", "workflow", "model", "region"]

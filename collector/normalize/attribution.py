@@ -1,4 +1,4 @@
-"""Attribution a span states itself: tenant, route, workflow, ... (DESIGN section 4).
+"""Attribution a span states itself: tenant, route, workflow, ... (keys in docs/configuration.md).
 
 Keys come from settings (first match wins, span attributes before resource
 attributes). Inheritance from ancestors and the `unattributed` fallback happen later,

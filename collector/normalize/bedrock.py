@@ -124,7 +124,7 @@ def _fill_model(call: LlmCall, model_id: Any) -> None:
 
 def _fill_tokens(call: LlmCall, inp: Mapping[str, Any], out: Mapping[str, Any], bound: int) -> None:
     # Bedrock reports cached tokens beside inputTokenCount, never inside it, which is
-    # exactly the canonical meaning of input_tokens (DESIGN section 4, token hazard).
+    # exactly the canonical meaning of input_tokens (docs/schema.md, llm_calls).
     call.input_tokens = _tokens(inp, "input", "inputTokenCount", bound)
     call.cache_read_tokens = _tokens(inp, "input", "cacheReadInputTokenCount", bound)
     call.cache_write_tokens = _tokens(inp, "input", "cacheWriteInputTokenCount", bound)
@@ -163,7 +163,7 @@ def _fill_body(call: LlmCall, obj: Mapping[str, Any]) -> None:
         _body_error(call, body)
     call.streaming = streamed
     if not streamed:
-        call.ttft_ms = None  # TTFT only exists for streamed responses (DESIGN section 3)
+        call.ttft_ms = None  # a non-streamed response's first token is its last: no TTFT
     call.otps = compute_otps(call.output_tokens, call.ttft_ms, call.ttlt_ms)
 
 

@@ -2,7 +2,7 @@
 
 Pure: no I/O, no clock. Attribute names live in `genai`; the unit and token-counting
 choices below are per producer, decided by the instrumentation scope name, because
-producers disagree (DESIGN section 4). Bad attribute values become NULL, never errors,
+producers disagree (e.g. on whether input tokens include cached ones). Bad attribute values become NULL, never errors,
 with one exception: a token count outside [0, max_tokens] refuses the span
 (`genai.ImplausibleTokens`), because no call has it and stored it would poison every sum.
 """
@@ -181,7 +181,7 @@ def _streaming_and_ttft(
     if streaming is None and ttft is not None:
         streaming = True  # only streamed responses have a first chunk
     if streaming is False:
-        ttft = None  # DESIGN section 3: TTFT exists only for streamed responses
+        ttft = None  # a non-streamed response's first token is its last: no TTFT
     return streaming, ttft
 
 
@@ -342,7 +342,7 @@ def _json_object(raw: Any) -> dict[str, Any]:
 
 
 def ttft_ms(attrs: Mapping[str, Any], scope: str, start_ns: int, events: Any) -> float | None:
-    """TTFT in ms, in DESIGN order: an attribute, then a first-token timestamp or event."""
+    """TTFT in ms, most direct evidence first: an attribute, then a first-token timestamp or event."""
     if scope.startswith(g.SCOPE_STRANDS):
         # Strands writes Bedrock's metrics.timeToFirstByteMs under the OTel name: ms.
         value = as_number(first_present(attrs, g.TTFT_MILLISECONDS_STRANDS))

@@ -1,7 +1,7 @@
 """CloudWatch `AWS/Bedrock` metrics per model, one row per minute (bedrock_metrics_1m).
 
 Invocation logs do not see requests rejected before invocation, so throttles and quota
-usage come from here (DESIGN section 4). Each poll re-reads the last `lookback_minutes`
+usage come from here. Each poll re-reads the last `lookback_minutes`
 at Period 60 and upserts, since CloudWatch fills recent minutes in late; running a poll
 twice changes nothing.
 """

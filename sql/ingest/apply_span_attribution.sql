@@ -1,6 +1,6 @@
 -- apply_span_attribution: write the resolved tenant, route and workflow of `_resolved`
 -- into `spans`. Unresolvable values become 'unattributed'; workflow falls back to the
--- root span's name (DESIGN section 4). Only rows whose values change are touched.
+-- root span's name (a trace with no workflow key is named by its entry point). Only rows whose values change are touched.
 UPDATE spans
 SET tenant = n.tenant, route = n.route, workflow = n.workflow
 FROM (

@@ -4,7 +4,7 @@
 -- result does not depend on arrival order (a child may come before its root).
 -- Inheritance stays within one sender and one tenant: the walk up stops below the first
 -- ancestor sent with another ingest key, or stating a tenant other than the one the
--- span has (its own, else the nearest one inherited so far). collector/ingest.py
+-- span has (its own, else the nearest one inherited so far). collector/span_batch.py
 -- `_resolve_in_batch` is the same walk in Python.
 -- The ancestor walk is bounded at 128 levels, which also stops hostile parent cycles.
 CREATE OR REPLACE TEMP TABLE _resolved AS

@@ -1,5 +1,6 @@
--- otps: output tokens per second after the first token (DESIGN section 3), for the SQL
--- that merges spans and invocation logs; collector.records.compute_otps is the same rule.
+-- otps: output tokens per second after the first token (generation speed, not
+-- queueing), for the SQL that merges spans and invocation logs; core/records.py
+-- compute_otps is the same rule.
 -- params: none
 -- grain: scalar macro, one value per call.
 CREATE OR REPLACE MACRO otps(output_tokens, ttft_ms, ttlt_ms) AS

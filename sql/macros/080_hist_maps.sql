@@ -16,7 +16,7 @@ SELECT date_trunc(step, bucket), key_id, 3::UTINYINT, prompt_tokens, n FROM m
 UNION ALL
 SELECT date_trunc(step, bucket), key_id, 4::UTINYINT, output_tokens, n FROM m;
 
--- The documented rollups (DESIGN section 2), keyed by bucket start and the five key
+-- The rollups of docs/schema.md, keyed by bucket start and the five key
 -- strings, histograms as MAP(bin -> count). For reading by hand (`outcrop sql`); the
 -- named queries read the narrow tables above, which is much faster.
 CREATE OR REPLACE MACRO hist_maps(lo, hi, step) AS TABLE

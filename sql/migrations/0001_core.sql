@@ -1,4 +1,4 @@
--- 0001_core: canonical tables for received spans and LLM calls (DESIGN section 2).
+-- 0001_core: canonical tables for received spans and LLM calls (docs/schema.md).
 -- All timestamps are UTC, stored as TIMESTAMP without zone. Unknown is NULL, never 0.
 
 CREATE TABLE spans (
@@ -94,7 +94,7 @@ CREATE TABLE llm_call_deletions (
 );
 
 -- Invocation-log side of each Bedrock call, kept whole so that a merge with a span
--- can be recomputed whichever side arrives first (DESIGN section 4, "same call, two sources").
+-- can be recomputed whichever side arrives first (docs/architecture.md, the invocation-log path).
 CREATE TABLE bedrock_invocations (
     request_id          VARCHAR PRIMARY KEY,
     ts                  TIMESTAMP NOT NULL,

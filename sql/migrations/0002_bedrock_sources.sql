@@ -1,5 +1,5 @@
 -- 0002_bedrock_sources: progress and side tables of the Bedrock invocation-log pollers,
--- the CloudWatch metrics poller and inference-profile resolution (DESIGN sections 4, 5).
+-- the CloudWatch metrics poller and inference-profile resolution (docs/schema.md).
 -- Source progress is written in the same transaction as the rows it covers, so a crash
 -- never loses or doubles a record. Per-prefix S3 hour watermarks and CloudWatch Logs
 -- event watermarks live in `watermarks` (0001) under names 'bedrock_s3:…' / 'bedrock_cwl:…'.

@@ -1,4 +1,4 @@
--- 0003_analytics: prices and rollup tables (DESIGN sections 2, 5, 6). The SQL helpers
+-- 0003_analytics: prices and rollup tables (docs/schema.md). The SQL helpers
 -- every rollup and read query shares (hash key ids, histogram bins, pricing) and the
 -- rollup_1m/1h/1d views are not migrations: sql/macros/ and sql/views/, created with
 -- CREATE OR REPLACE each time the store opens (core/store/macros.py).
@@ -23,7 +23,7 @@ CREATE TABLE prices (
 );
 
 -- Provisioned Throughput commitments from settings: billed per model-unit hour, and
--- amortised over the tokens the model served in each hour (DESIGN section 5).
+-- amortised over the tokens the model served in each hour (a commitment costs the same, busy or idle).
 CREATE TABLE provisioned_throughput (
     model                   VARCHAR NOT NULL,
     region                  VARCHAR NOT NULL,
@@ -124,7 +124,7 @@ CREATE TABLE rollup_tmr_bins_1d (
     bin                     SMALLINT NOT NULL,
     n                       BIGINT NOT NULL
 );
--- Requests and tokens per minute, tenant, model and region: peak RPM/TPM (DESIGN section 6).
+-- Requests and tokens per minute, tenant, model and region: peak RPM/TPM (quotas are per minute).
 CREATE TABLE rollup_capacity_1m (
     bucket                  TIMESTAMP NOT NULL,
     tenant                  VARCHAR NOT NULL,

@@ -1,6 +1,7 @@
 -- latency: per group over [from, to): TTFT, TTLT (ms) and OTPS p50/p90/p95/p99 merged
 -- from the rollup histograms (within 2% of the exact value), with request, error and
--- throttle counts beside them. TTFT only exists for streamed calls (DESIGN section 3).
+-- throttle counts beside them. TTFT only exists for streamed calls (a
+-- non-streamed call's first token is its last).
 -- params: from, to, by, where
 -- grain: one row per group of the keys in `by`; key columns not in `by` are NULL.
 WITH g AS (

@@ -1,7 +1,7 @@
 -- insert_capacity_1m: requests and tokens (input + cache read + cache write + output) per
 -- minute x tenant x model x region for every dirty hour, from the minute rows just written;
 -- peak RPM and TPM by tenant, model and region read this table or the day peaks built
--- from it (DESIGN section 6).
+-- from it (quota is per minute, so capacity is read at minute grain).
 -- Parameters: $lo, $hi (TIMESTAMP, hour-aligned): bounds of the dirty hours.
 -- Grain: minute. Runs after insert_counts_1m.sql and delete_capacity_1m.sql.
 INSERT INTO rollup_capacity_1m

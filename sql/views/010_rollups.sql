@@ -1,4 +1,4 @@
--- rollups: the documented rollups (DESIGN section 2) at three grains, keyed by bucket
+-- rollups: the rollups of docs/schema.md at three grains, keyed by bucket
 -- start and the five key strings, histograms as MAP(bin -> count). For reading by hand
 -- (`outcrop sql`); the named queries read the narrow tables, which is much faster.
 -- params: none

@@ -1,7 +1,7 @@
 """A small real HTTP server that answers like the Bedrock control plane.
 
 moto has no inference profiles, so tests point boto3's `bedrock` client at this server
-with `endpoint_url` (DESIGN section 8). It speaks GetInferenceProfile
+with `endpoint_url`, so the code under test makes real HTTP calls. It speaks GetInferenceProfile
 (`GET /inference-profiles/{id}`) and ListTagsForResource (`POST /listTagsForResource`)
 in AWS's rest-json shapes, including the `x-amzn-ErrorType` error header boto3 reads:
 

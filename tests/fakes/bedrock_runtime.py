@@ -1,7 +1,7 @@
 """A small real HTTP server that answers like the Bedrock runtime API.
 
 moto has no Bedrock runtime, so tests point boto3 at this server with `endpoint_url`
-(DESIGN section 8). It speaks the four inference operations, with token usage that a
+(real HTTP calls, as in production). It speaks the four inference operations, with token usage that a
 test configures, so a golden test can check the canonical columns by hand:
 
     with FakeBedrockRuntime([FakeReply(input_tokens=1000, cache_read_tokens=3000)]) as fake:
