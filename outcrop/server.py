@@ -125,10 +125,10 @@ class OutcropServer:
         return grpc_server
 
     def _serve(self, otlp: tuple[Any, socket.socket], api: tuple[Any, socket.socket]) -> list[asyncio.Task[None]]:
-        # OTLP/HTTP: a time limit on request headers, which uvicorn does not bound
-        otlp_http: dict[str, Any] = {"http": header_timeout_protocol(self.settings.server.header_read_timeout_seconds)}
+        # both ports: a time limit on request headers, which uvicorn does not bound
+        bounded: dict[str, Any] = {"http": header_timeout_protocol(self.settings.server.header_read_timeout_seconds)}
         tasks = []
-        for (app, sock), options in ((otlp, otlp_http), (api, {})):
+        for (app, sock), options in ((otlp, bounded), (api, bounded)):
             # proxy_headers off: the socket peer decides who is local (outcrop.api.guard)
             config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off",
                                     timeout_graceful_shutdown=10, proxy_headers=False, **options)

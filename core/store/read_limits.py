@@ -25,6 +25,10 @@ from outcrop.core.sql import load_sql
 
 # How often the watchdog samples; a read grows by at most a few hundred MB between samples.
 POLL_SECONDS = 0.05
+# The result itself may hold at most this share of the read's memory budget: serving it
+# as JSON takes several times its Arrow size again, outside DuckDB's accounting.
+RESULT_SHARE = 8
+_BATCH_ROWS = 2048
 _WORKING_MEMORY = load_sql("read/working_memory.sql")
 
 Params = Sequence[Any] | Mapping[str, Any] | None
@@ -45,7 +49,10 @@ def run_bounded(con: duckdb.DuckDBPyConnection, sql: str, params: Params = None,
         return con.sql(sql, params=params or None).to_arrow_table()
     watchdog = _Watchdog(con, bounds)
     try:
-        return con.sql(sql, params=params or None).to_arrow_table()
+        relation = con.sql(sql, params=params or None)
+        if bounds.memory_bytes is None:
+            return relation.to_arrow_table()
+        return _fetch_within(relation, bounds.memory_bytes // RESULT_SHARE)
     except duckdb.OutOfMemoryException:
         raise QueryError("query ran out of memory: it reached the database's limit (server.memory_limit) "
                          "and was stopped") from None
@@ -55,6 +62,20 @@ def run_bounded(con: duckdb.DuckDBPyConnection, sql: str, params: Params = None,
         raise
     finally:
         watchdog.stop()
+
+
+def _fetch_within(relation: duckdb.DuckDBPyRelation, budget: int) -> pa.Table:
+    """The result, batch by batch, refused once its Arrow size passes `budget`."""
+    reader = relation.to_arrow_reader(_BATCH_ROWS)
+    batches: list[pa.RecordBatch] = []
+    size = 0
+    for batch in reader:
+        size += batch.nbytes
+        if size > budget:
+            raise QueryError(f"query result is larger than {human_bytes(budget)} (1/{RESULT_SHARE} of "
+                             "server.query_memory_limit); select fewer rows or columns")
+        batches.append(batch)
+    return pa.Table.from_batches(batches, reader.schema)
 
 
 class _Watchdog:

@@ -104,8 +104,10 @@ def _references(tree: Any) -> Iterator[tuple[str, str]]:
                 stack.append(function.get("arguments", []))
                 stack.extend(v for k, v in node.items() if k != "function")
                 continue
-            if kind == "BASE_TABLE" and not node.get("schema_name") and not node.get("catalog_name"):
-                yield "table", str(node.get("table_name", ""))
+            if kind == "BASE_TABLE":  # "/etc/passwd".csv parses as schema "/etc/passwd", table csv
+                for part in ("catalog_name", "schema_name", "table_name"):
+                    if node.get(part):
+                        yield "table", str(node[part])
             elif "function_name" in node:
                 yield "function", str(node["function_name"]).lower()
             stack.extend(node.values())
@@ -167,9 +169,24 @@ def _without_trailing_noise(sql: str) -> str:
     return sql[:end].rstrip()
 
 
-def to_json_rows(table: pa.Table) -> bytes:
+# Every timestamp the store holds is UTC (TIMESTAMP columns carry no zone): written as
+# ISO 8601 with `Z`, so a reader never has to guess the zone.
+JSON_OPTIONS = orjson.OPT_NON_STR_KEYS | orjson.OPT_NAIVE_UTC | orjson.OPT_UTC_Z
+
+
+def to_json(value: Any) -> bytes:
+    """Any answer of the read API as JSON, timestamps in UTC with `Z`."""
+    return orjson.dumps(value, default=_json_default, option=JSON_OPTIONS)
+
+
+def to_json_rows(table: pa.Table, json_columns: frozenset[str] = frozenset()) -> bytes:
+    """The rows as a JSON array of objects; `json_columns` hold JSON text, sent as JSON values."""
     rows = table.to_pylist()
-    return orjson.dumps(rows, default=_json_default, option=orjson.OPT_NON_STR_KEYS)
+    for column in json_columns & set(table.column_names):
+        for row in rows:
+            if isinstance(row[column], str):
+                row[column] = orjson.Fragment(row[column])  # stored by us, so valid JSON
+    return to_json(rows)
 
 
 def _json_default(value: Any) -> Any:

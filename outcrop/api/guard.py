@@ -30,7 +30,9 @@ from outcrop.core.settings import ServerSettings
 
 IpAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 LOOPBACK_NAMES = frozenset({"localhost"})
-FORWARDING_HEADERS = ("forwarded", "x-forwarded-for", "x-real-ip")
+# any of these says a proxy relayed the request (RFC 7239, de-facto headers, CDNs)
+FORWARDING_HEADERS = ("forwarded", "x-forwarded-for", "x-real-ip", "via", "x-forwarded-host",
+                      "true-client-ip", "cf-connecting-ip", "x-client-ip", "fastly-client-ip")
 _WILDCARDS = frozenset({"", "0.0.0.0", "::"})
 
 
