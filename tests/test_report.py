@@ -78,3 +78,17 @@ def test_report_command_prints_and_rejects_bad_keys(run: Any, capsys: Any) -> No
     bad = parser.parse_args(["cost", "--by", "colour"])
     assert run_report_command(bad, run, now=T0) == 2
     assert "unknown group key 'colour'" in capsys.readouterr().err
+
+
+def test_report_table_is_for_people_and_json_for_scripts(run: Any, capsys: Any) -> None:
+    parser = argparse.ArgumentParser()
+    add_report_arguments(parser)
+    window = ["--from", "2025-03-03T10:00:00Z", "--to", "2025-03-03T11:00:00Z", "--by", "tenant"]
+    assert run_report_command(parser.parse_args(["usage", *window]), run) == 0
+    header, _, row, _ = capsys.readouterr().out.splitlines()
+    cells = dict(zip(header.split(), row.split(), strict=True))
+    # 12 calls of 1000 input tokens; 100..111 output tokens (1266 in all, mean 105.5 -> 106)
+    assert (cells["input_tokens"], cells["output_tokens"]) == ("12,000", "1,266")
+    assert (cells["error_rate"], cells["output_tokens_per_request_mean"]) == ("0.00%", "106")
+    assert run_report_command(parser.parse_args(["usage", *window, "--format", "json"]), run) == 0
+    assert json.loads(capsys.readouterr().out)[0]["output_tokens_per_request_mean"] == 105.5

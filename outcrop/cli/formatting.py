@@ -1,6 +1,8 @@
 """Tables for people (aligned text) and scripts (CSV, JSON array of row objects).
 
-Every format ends with a newline, so callers write the text as it is.
+Every format ends with a newline, so callers write the text as it is. With `human`, the
+text table shows each number as its column's kind reads (RULES, decided by column name:
+tokens, rates, money, latency); CSV and JSON always keep full precision for scripts.
 """
 
 from __future__ import annotations
@@ -8,8 +10,10 @@ from __future__ import annotations
 import csv
 import io
 import math
+from collections.abc import Callable
 from datetime import date, datetime
 from decimal import Decimal
+from fnmatch import fnmatchcase
 from typing import Any
 
 import orjson
@@ -18,7 +22,7 @@ import pyarrow as pa
 FORMATS = ("table", "csv", "json")
 
 
-def format_table(table: pa.Table, fmt: str) -> str:
+def format_table(table: pa.Table, fmt: str, human: bool = False) -> str:
     if fmt not in FORMATS:
         raise ValueError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
     rows = [[_value(v) for v in row.values()] for row in table.to_pylist()]
@@ -31,7 +35,7 @@ def format_table(table: pa.Table, fmt: str) -> str:
         writer.writerow(table.column_names)
         writer.writerows([["" if v is None else _cell(v) for v in row] for row in rows])
         return out.getvalue()
-    return _text_table(table, rows)
+    return _text_table(table, rows, human)
 
 
 def _value(value: Any) -> Any:
@@ -53,9 +57,11 @@ def _cell(value: Any) -> str:
     return str(value)
 
 
-def _text_table(table: pa.Table, rows: list[list[Any]], max_width: int = 60) -> str:
+def _text_table(table: pa.Table, rows: list[list[Any]], human: bool, max_width: int = 60) -> str:
     names = table.column_names
-    cells = [["NULL" if v is None else _cell(v)[:max_width] for v in row] for row in rows]
+    show = human_cell if human else (lambda _, v: _cell(v))
+    cells = [["NULL" if v is None else show(n, v)[:max_width] for n, v in zip(names, row, strict=True)]
+             for row in rows]
     widths = [max([len(n)] + [len(r[i]) for r in cells]) for i, n in enumerate(names)]
     numeric = [pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_decimal(t)
                for t in table.schema.types]
@@ -68,3 +74,58 @@ def _text_table(table: pa.Table, rows: list[list[Any]], max_width: int = 60) -> 
     out.extend(line(r) for r in cells)
     out.append(f"({len(cells)} row{'s' if len(cells) != 1 else ''})")
     return "\n".join(out) + "\n"
+
+
+def _significant(value: float, digits: int = 2) -> str:
+    """Fixed-point with at least `digits` significant digits: 0.0042187 -> '0.0042'."""
+    decimals = max(2, digits - 1 - math.floor(math.log10(abs(value))))
+    return f"{value:,.{decimals}f}"
+
+
+def _money(value: float) -> str:
+    # a tiny non-zero cost (per request) must not read as $0.00
+    text = f"{abs(value):,.2f}" if value == 0 or abs(value) >= 0.01 else _significant(abs(value))
+    return f"{'-' if value < 0 else ''}${text}"
+
+
+def _percent(value: float) -> str:
+    pct = value * 100
+    return f"{pct:.2f}%" if pct == 0 or abs(pct) >= 0.01 else f"{_significant(pct)}%"
+
+
+def _tokens(value: float) -> str:
+    # percentiles and means come from histograms: a fraction of a token means nothing
+    return f"{round(value):,}"
+
+
+def _millis(value: float) -> str:
+    return f"{value:,.0f} ms" if abs(value) >= 100 else f"{value:.1f} ms"
+
+
+def _decimal(value: float) -> str:
+    return f"{value:,}" if isinstance(value, int) else f"{value:,.1f}"
+
+
+# (column-name pattern, how its numbers read); the first pattern that matches decides.
+RULES: tuple[tuple[str, Callable[[float], str]], ...] = (
+    ("cost_usd*", _money),
+    ("*_usd", _money),
+    ("*_rate", _percent),
+    ("*_share", _percent),
+    ("*_ms_*", _millis),
+    ("*_ms", _millis),
+    ("*tokens*", _tokens),
+    ("otps*", _decimal),
+    ("*_rpm", _decimal),
+    ("*_tpm", _decimal),
+)
+
+
+def human_cell(column: str, value: Any) -> str:
+    """One cell of a table for people: numbers by their column's rule, the rest as is."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return _cell(value)
+    for pattern, show in RULES:
+        if fnmatchcase(column, pattern):
+            return show(value)
+    return f"{value:,}" if isinstance(value, int) else _cell(value)

@@ -68,5 +68,5 @@ def run_report_command(args: argparse.Namespace, run_query_fn: RunQuery, now: da
     except (QueryError, ValueError) as exc:
         print(f"outcrop report: {exc}", file=sys.stderr)
         return 2
-    sys.stdout.write(format_table(table, args.fmt))
+    sys.stdout.write(format_table(table, args.fmt, human=True))
     return 0

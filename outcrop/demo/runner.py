@@ -13,7 +13,6 @@ import time
 import traceback
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import pyarrow as pa
 
@@ -128,14 +127,7 @@ def _print_summary(api: str, now: datetime, history_days: float) -> None:
             "from": start.isoformat(), "to": end.isoformat(), "by": [by], "where": {}}}, arrow=True)
         keep = [c for c in columns if c in table.column_names]
         print(f"\n{kind.capitalize()} by {by}, last {history_days:g} days")
-        print(format_table(_rounded(table.select(keep)), "table"), end="", flush=True)
-
-
-def _rounded(table: pa.Table) -> pa.Table:
-    rows: list[dict[str, Any]] = [
-        {k: round(v, 4) if isinstance(v, float) else v for k, v in row.items()} for row in table.to_pylist()
-    ]
-    return pa.Table.from_pylist(rows, schema=table.schema)
+        print(format_table(table.select(keep), "table", human=True), end="", flush=True)
 
 
 def _say(text: str) -> None:
