@@ -6,6 +6,7 @@ import socket
 from typing import Any
 
 import pyarrow as pa
+import pytest
 import requests
 from otlp_payloads import llm_attrs, request, sid, span, tid
 
@@ -183,3 +184,74 @@ def test_a_long_query_is_stopped_at_the_timeout_and_says_so(server_factory: Any)
     assert resp.status_code == 400
     assert "server.query_timeout_seconds" in resp.json()["message"] and "0.5 s" in resp.json()["message"]
     assert requests.get(server.api_url + "/healthz", timeout=10).json()["status"] == "ok"
+
+
+def _post_spans(server: Any, *spans: Any) -> None:
+    assert requests.post(server.traces_url, data=request(*spans).SerializeToString(),
+                         headers={"content-type": "application/x-protobuf"}, timeout=30).status_code == 200
+
+
+# 2026-12-03T20:54:10.752227Z in nanoseconds since the epoch
+_START_NS = 1_796_331_250_752_227_000
+
+
+def test_trace_json_has_objects_and_utc_times(server: Any) -> None:
+    root = span(tid(3), sid(5), name="root", start_ns=_START_NS, attrs={"tenant.id": "acme", "app.note": "hello"})
+    event = root.events.add()
+    event.name, event.time_unix_nano = "retry", _START_NS + 1000
+    _post_spans(server, root)
+    (row,) = requests.get(server.api_url + f"/v1/traces/{tid(3)}", timeout=10).json()
+    assert row["attributes"]["app.note"] == "hello"
+    assert row["resource_attributes"] == {"service.name": "test-svc"}
+    assert [e["name"] for e in row["events"]] == ["retry"], row["events"]
+    assert row["start_time"] == "2026-12-03T20:54:10.752227Z"
+    assert row["end_time"] == "2026-12-03T20:54:10.852227Z"
+
+
+def test_named_query_and_sql_times_end_in_z(server: Any) -> None:
+    _post_spans(server, span(tid(4), sid(6), kind=3, start_ns=_START_NS, attrs=llm_attrs("req-z")))
+    requests.post(server.api_url + "/v1/admin/jobs", json={"names": ["rollups"]}, timeout=60).raise_for_status()
+    rows = requests.post(server.api_url + "/v1/queries/top_traces", timeout=30,
+                         json={"params": {**RANGE, "limit": 5}}).json()
+    assert rows[0]["first_call"] == "2026-12-03T20:54:10.752227Z"
+    answer = _sql(server, "SELECT ts FROM llm_calls").json()
+    assert answer == [{"ts": "2026-12-03T20:54:10.752227Z"}]
+    tz = _sql(server, "SELECT TIMESTAMPTZ '2026-12-03 20:54:10+02' AS at").json()
+    assert tz == [{"at": "2026-12-03T18:54:10Z"}]
+
+
+def test_arrow_answers_keep_their_types(server: Any) -> None:
+    _post_spans(server, span(tid(5), sid(7), name="root", start_ns=_START_NS))
+    resp = requests.get(server.api_url + f"/v1/traces/{tid(5)}", headers={"accept": ARROW_STREAM}, timeout=10)
+    table = pa.ipc.open_stream(resp.content).read_all()
+    assert pa.types.is_timestamp(table.schema.field("start_time").type)
+    assert table.column("name").to_pylist() == ["root"]
+
+
+def _send_groups(server: Any) -> None:
+    """Tenant `cut` has n + 1 traces and n + 1 spans in trace 10; tenant `whole` exactly n (n = 3)."""
+    for tenant, trace, count in (("cut", 10, 4), ("whole", 11, 3)):
+        _post_spans(server, *[span(tid(trace), sid(100 * trace + i), name=f"s{i}", attrs={"tenant.id": tenant})
+                              for i in range(count)])
+        for i in range(count):
+            _post_spans(server, span(tid(trace * 10 + i), sid(1000 + trace * 10 + i), kind=3,
+                                     attrs={**llm_attrs(f"req-{trace}-{i}"), "tenant.id": tenant}))
+
+
+@pytest.mark.parametrize("endpoint", ["sql", "named", "trace"])
+def test_every_read_is_cut_at_n_rows_and_says_so_only_past_n(server_factory: Any, endpoint: str) -> None:
+    server = server_factory(server={"query_max_rows": 3})
+    _send_groups(server)
+
+    def read(tenant: str, trace: int) -> requests.Response:
+        if endpoint == "sql":
+            return _sql(server, f"SELECT call_id FROM llm_calls WHERE tenant = '{tenant}'")
+        if endpoint == "named":
+            return requests.post(server.api_url + "/v1/queries/top_traces", timeout=30,
+                                 json={"params": {**RANGE, "where": {"tenant": tenant}}})
+        return requests.get(server.api_url + f"/v1/traces/{tid(trace)}", timeout=10)
+
+    cut, whole = read("cut", 10), read("whole", 11)
+    assert cut.status_code == 200, cut.text
+    assert (len(cut.json()), cut.headers["x-outcrop-truncated"]) == (3, "true")
+    assert (len(whole.json()), whole.headers["x-outcrop-truncated"]) == (3, "false")

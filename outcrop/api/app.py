@@ -16,7 +16,6 @@ from datetime import datetime
 from typing import Any
 
 import duckdb
-import orjson
 import pyarrow as pa
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -27,12 +26,21 @@ from outcrop.api.guard import RequestPolicy
 from outcrop.core.errors import OutcropError, QueryError, RequestTimeout, Unauthorized, classify
 from outcrop.core.settings import Settings
 from outcrop.core.sql import load_sql
-from outcrop.core.store.readonly import ARROW_STREAM, check_read_only, limited, to_arrow_ipc, to_json_rows
+from outcrop.core.store.readonly import (
+    ARROW_STREAM,
+    check_read_only,
+    limited,
+    to_arrow_ipc,
+    to_json,
+    to_json_rows,
+)
 from outcrop.core.store.writer import Store
 
 log = logging.getLogger(__name__)
 
 TRACE_SPANS = load_sql("read/trace_spans.sql")
+# spans columns stored as JSON text, answered as JSON objects and arrays
+SPAN_JSON_COLUMNS = frozenset({"attributes", "resource_attributes", "events"})
 
 
 class BoundedReader:
@@ -85,11 +93,16 @@ class ApiHandlers:
             raise QueryError(f"limit must be a positive whole number, got {limit!r}")
         return min(limit, cap)
 
-    def _table_response(self, request: Request, table: pa.Table, truncated: bool) -> Response:
+    def _table_response(self, request: Request, table: pa.Table, max_rows: int,
+                        json_columns: frozenset[str] = frozenset()) -> Response:
+        """The first `max_rows` rows of a read that fetched up to `max_rows + 1`: the one
+        truncation rule of every read, its flag in `x-outcrop-truncated`."""
+        truncated = table.num_rows > max_rows
+        table = table.slice(0, max_rows)
         headers = {"x-outcrop-truncated": "true" if truncated else "false"}
         if ARROW_STREAM in request.headers.get("accept", ""):
             return Response(to_arrow_ipc(table), media_type=ARROW_STREAM, headers=headers)
-        return Response(to_json_rows(table), media_type="application/json", headers=headers)
+        return Response(to_json_rows(table, json_columns), media_type="application/json", headers=headers)
 
     # -- endpoints --------------------------------------------------------------
 
@@ -113,8 +126,7 @@ class ApiHandlers:
             table = self.reader.query(limited(statement, max_rows))
         except duckdb.Error as exc:  # the statement's own fault: unknown table, bad types
             raise QueryError(str(exc)) from None
-        truncated = table.num_rows > max_rows
-        return self._table_response(request, table.slice(0, max_rows), truncated)
+        return self._table_response(request, table, max_rows)
 
     def named_query(self, request: Request, body: dict[str, Any]) -> Response:
         self._require_reader(request)
@@ -126,7 +138,7 @@ class ApiHandlers:
             raise QueryError("params must be an object")
         max_rows = self._row_limit(body)
         table = run_query(self.reader, name, params, max_rows + 1)
-        return self._table_response(request, table.slice(0, max_rows), table.num_rows > max_rows)
+        return self._table_response(request, table, max_rows)
 
     def list_queries(self, request: Request) -> Response:
         self._require_reader(request)
@@ -139,7 +151,7 @@ class ApiHandlers:
         trace_id = request.path_params["trace_id"].lower()
         max_rows = self.settings.server.query_max_rows
         table = self.reader.query(TRACE_SPANS, {"trace_id": trace_id, "limit": max_rows + 1})
-        return self._table_response(request, table.slice(0, max_rows), table.num_rows > max_rows)
+        return self._table_response(request, table, max_rows, SPAN_JSON_COLUMNS)
 
     def ingest(self, request: Request, body: dict[str, Any]) -> Response:
         """Ingest one allowed source, bounded; cancelled when the caller goes away."""
@@ -175,8 +187,7 @@ class ApiHandlers:
 
 
 def _json(value: Any, status: int = 200) -> Response:
-    body = orjson.dumps(value, default=str, option=orjson.OPT_NON_STR_KEYS)
-    return Response(body, status_code=status, media_type="application/json")
+    return Response(to_json(value), status_code=status, media_type="application/json")
 
 
 def _error(exc: OutcropError) -> Response:
