@@ -2,8 +2,8 @@
 
 The dashboard, the read API and `outcrop report` call only these. Each file's header
 names the public parameters it takes (`-- params: from, to, by, where`). Grouping never
-turns user strings into SQL: `by` becomes five bound booleans that keep or NULL each
-whitelisted key column, and `where` becomes five bound lists, so every file is static
+turns user strings into SQL: `by` becomes bound booleans (one per key) that keep or NULL each
+whitelisted key column, and `where` becomes bound lists, so every file is static
 SQL with bound values only.
 """
 
@@ -26,7 +26,12 @@ from outcrop.core.sql import sql_path
 from outcrop.core.store import watermarks
 
 QUERY_DIR = sql_path("queries")
-GROUP_KEYS: tuple[str, ...] = ("tenant", "route", "workflow", "model", "region")
+ROLLUP_KEYS: tuple[str, ...] = ("tenant", "route", "workflow", "model", "region")
+# Keys the rollups do not keep: grouping or filtering by one reads llm_calls instead
+# (CALL_KEY_QUERIES), which scans the calls of the time range rather than the rollups.
+CALL_KEYS: tuple[str, ...] = ("prompt_version", "feature", "user_id")
+GROUP_KEYS: tuple[str, ...] = ROLLUP_KEYS + CALL_KEYS
+CALL_KEY_QUERIES: dict[str, str] = {"usage": "usage_calls", "cost": "cost_calls"}
 GRAINS: tuple[str, ...] = ("1m", "1h", "1d")
 MAX_ROWS = MAX_QUERY_ROWS  # server.query_max_rows is bounded by the same constant
 _PARAM = re.compile(r"\$([a-z_][a-z0-9_]*)")
@@ -86,8 +91,12 @@ def available() -> tuple[str, ...]:
 
 
 def run_query(source: Source, name: str, params: Mapping[str, Any], row_limit: int = 10_000) -> pa.Table:
-    """Run the named query with validated, bound parameters; at most `row_limit` rows."""
-    query = load_query(name)
+    """Run the named query with validated, bound parameters; at most `row_limit` rows.
+
+    `usage` and `cost` grouped or filtered by a key the rollups do not keep (CALL_KEYS)
+    run as `usage_calls` / `cost_calls`: the same columns, from the calls of the range.
+    """
+    query = load_query(_for_keys(name, params))
     unknown = sorted(set(params) - set(query.params))
     if unknown:
         raise QueryError(
@@ -102,6 +111,19 @@ def run_query(source: Source, name: str, params: Mapping[str, Any], row_limit: i
     sql = f"SELECT * FROM ({query.sql}) LIMIT {row_limit:d}"
     used = set(_PARAM.findall(query.sql))
     return _execute(source, sql, {k: v for k, v in bound.items() if k in used})
+
+
+def _for_keys(name: str, params: Mapping[str, Any]) -> str:
+    """The query that can answer `name` for the keys in `by` and `where`."""
+    by, where = params.get("by"), params.get("where")
+    keys = set(by if isinstance(by, list | tuple) else []) | set(where if isinstance(where, Mapping) else {})
+    wanted = sorted(keys & set(CALL_KEYS))
+    if not wanted or name in CALL_KEY_QUERIES.values():
+        return name
+    if name in CALL_KEY_QUERIES:
+        return CALL_KEY_QUERIES[name]
+    raise QueryError(f"{name!r} cannot group or filter by {', '.join(map(repr, wanted))}: the rollups it "
+                     f"reads do not keep them; the {', '.join(CALL_KEY_QUERIES)} reports can")
 
 
 def _bind(source: Source, query: NamedQuery, params: Mapping[str, Any]) -> dict[str, Any]:
