@@ -3,8 +3,9 @@
 -- tenant of a call also seen in an invocation log: the log is AWS's record of whose call
 -- it is, so a tenant it states wins (a span stating another one is not merged, see
 -- decide_claims). Otherwise the log's requestMetadata fills what the trace lacks; the root
--- span's name is the last resort for workflow. Parameter: $1 = now. Changed rows get a
+-- span's name is the last resort for workflow. Changed rows get a
 -- new write_seq, so rollups re-process their windows.
+-- params: $1 = now (TIMESTAMP)
 UPDATE llm_calls
 SET tenant = n.tenant, route = n.route, workflow = n.workflow, feature = n.feature,
     user_id = n.user_id, prompt_version = n.prompt_version, environment = n.environment,

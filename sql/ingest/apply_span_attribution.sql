@@ -1,6 +1,7 @@
 -- apply_span_attribution: write the resolved tenant, route and workflow of `_resolved`
 -- into `spans`. Unresolvable values become 'unattributed'; workflow falls back to the
 -- root span's name (a trace with no workflow key is named by its entry point). Only rows whose values change are touched.
+-- params: none
 UPDATE spans
 SET tenant = n.tenant, route = n.route, workflow = n.workflow
 FROM (

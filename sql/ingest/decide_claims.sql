@@ -5,7 +5,9 @@
 -- first received (spans.received_at, then call_id) is counted and the rest are
 -- duplicates. With no log every claim is eligible. A span states a tenant itself (or its
 -- key's bound tenant: own_tenant) and an account as resource `cloud.account.id`.
--- `owner_tenant` names the side that keeps the call. Grain: one row per claim.
+-- `owner_tenant` names the side that keeps the call.
+-- params: none
+-- grain: one row per claim
 CREATE OR REPLACE TEMP TABLE _claims AS
 WITH s AS (
     -- the claims' spans: row ids from a scan of trace_id alone (collect_trace_spans)

@@ -1,6 +1,7 @@
 -- find_claims: the span calls that claim the request ids in `_merge_ids(request_id)`:
 -- counted ones (their llm_calls row) and held ones (held_calls), one row per call.
--- Grain: one row per claiming span call.
+-- params: none
+-- grain: one row per claiming span call
 CREATE OR REPLACE TEMP TABLE _claim_rows AS
 SELECT DISTINCT ON (call_id) call_id, request_id, trace_id, span_id, held
 FROM (

@@ -1,7 +1,8 @@
 -- merge_traced_calls: the counted span call of each request in `_traced`
 -- (find_traced_requests) that also has an invocation log becomes its one 'merged' row:
 -- token counts, model and account from Bedrock; client latency, streaming and status from
--- the span (TTFT from the log when the span has none). Parameter: $1 = now.
+-- the span (TTFT from the log when the span has none).
+-- params: $1 = now (TIMESTAMP)
 UPDATE llm_calls
 SET source = 'merged',
     input_tokens = b.input_tokens,

@@ -1,12 +1,14 @@
 -- resolve_attribution: for every span in `_trace_spans` (collect_trace_spans), the
 -- attribution it inherits: its own value, else the nearest ancestor's that has one.
--- Grain: one row per span. Recomputed over whole traces each time a span arrives, so the
+-- Recomputed over whole traces each time a span arrives, so the
 -- result does not depend on arrival order (a child may come before its root).
 -- Inheritance stays within one sender and one tenant: the walk up stops below the first
 -- ancestor sent with another ingest key, or stating a tenant other than the one the
 -- span has (its own, else the nearest one inherited so far). collector/span_batch.py
 -- `_resolve_in_batch` is the same walk in Python.
 -- The ancestor walk is bounded at 128 levels, which also stops hostile parent cycles.
+-- params: none
+-- grain: one row per span
 CREATE OR REPLACE TEMP TABLE _resolved AS
 WITH RECURSIVE chain(trace_id, span_id, anc_id, next_id, depth, sender_key, tenant) AS (
     SELECT s.trace_id, s.span_id, s.span_id, s.parent_span_id, 0, s.sender_key, s.own_tenant

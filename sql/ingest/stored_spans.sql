@@ -2,8 +2,9 @@
 -- their traces already have spans stored (their attribution must be re-resolved over the
 -- whole trace, since a batch sees only its own spans), and which of the spans themselves
 -- are stored already, with who sent them (sender key and own tenant), to tell a retry
--- from another sender's span with the same ids. One row per repeated span (span_id set),
--- else one row per stored trace (span_id NULL). Grain: as said.
+-- from another sender's span with the same ids.
+-- params: none
+-- grain: one row per repeated span (span_id set), else one row per stored trace (span_id NULL)
 SELECT s.trace_id, k.span_id, s.sender_key, s.own_tenant
 FROM spans s
 LEFT JOIN _in_keys k ON k.trace_id = s.trace_id AND k.span_id = s.span_id

@@ -1,6 +1,8 @@
 -- upsert_log_only_calls: invocation-log calls in `_merge_ids(request_id)` that no span
 -- has claimed (none in `_traced`) become, or refresh, their own llm_calls row, source
--- 'bedrock_log', keyed by request id. Parameter: $1 = now.
+-- 'bedrock_log', keyed by request id.
+-- params: $1 = now (TIMESTAMP)
+-- grain: one llm_calls row per unclaimed invocation log (request id)
 INSERT INTO llm_calls BY NAME
 SELECT
     b.request_id AS call_id,

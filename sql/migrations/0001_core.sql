@@ -1,5 +1,6 @@
 -- 0001_core: canonical tables for received spans and LLM calls (docs/schema.md).
 -- All timestamps are UTC, stored as TIMESTAMP without zone. Unknown is NULL, never 0.
+-- params: none
 
 CREATE TABLE spans (
     trace_id            VARCHAR NOT NULL,   -- 32 lowercase hex chars

@@ -3,6 +3,7 @@
 -- Source progress is written in the same transaction as the rows it covers, so a crash
 -- never loses or doubles a record. Per-prefix S3 hour watermarks and CloudWatch Logs
 -- event watermarks live in `watermarks` (0001) under names 'bedrock_s3:…' / 'bedrock_cwl:…'.
+-- params: none
 
 -- Each log object or local file read, and how far: `line_offset` lines are stored.
 CREATE TABLE bedrock_log_objects (

@@ -2,6 +2,7 @@
 -- every rollup and read query shares (hash key ids, histogram bins, pricing) and the
 -- rollup_1m/1h/1d views are not migrations: sql/macros/ and sql/views/, created with
 -- CREATE OR REPLACE each time the store opens (core/store/macros.py).
+-- params: none
 
 -- Effective-dated prices per million tokens. `model` is in the form llm_calls.model has
 -- (vendor.name-version:N, no cross-region prefix). region_scope: any | in_region | geo |

@@ -1,6 +1,7 @@
 -- 0004_tenant_isolation: who sent each span, and the span calls held out of llm_calls
 -- because their Bedrock request is another span's or another tenant's (docs/schema.md).
 -- One Bedrock request is one llm_calls row.
+-- params: none
 
 -- The ingest key that sent the span: the first 16 hex characters of sha256(key), never
 -- the key itself; NULL when ingest is open. A span inherits attribution only from

@@ -7,3 +7,4 @@
 -- window); before any run it is the documented default (collector/settings.py).
 -- Its macros (token_bound, plausible_calls, and class_rates/call_costs over them) are in
 -- sql/macros/; this migration adds no table.
+-- params: none

@@ -1,7 +1,7 @@
 -- delete_bins_1m: remove the rollup_bins_1m rows of every dirty hour, before insert_bins_1m rewrites them
 -- in the same transaction (so a run is all-or-nothing and re-running changes nothing).
--- Parameters: $lo, $hi (TIMESTAMP): bounds of the dirty hours, for pruning.
--- Grain: hour.
+-- params: $lo = start of the dirty hours, $hi = end of the dirty hours (TIMESTAMP; for pruning)
+-- grain: hour
 DELETE FROM rollup_bins_1m
 WHERE bucket >= $lo AND bucket < $hi
   AND date_trunc('hour', bucket) IN (SELECT bucket FROM rollup_dirty WHERE grain = 'hour');

@@ -1,7 +1,7 @@
 -- delete_counts_1h: remove the rollup_counts_1h rows of every dirty hour, before insert_counts_1h rewrites them
 -- in the same transaction (so a run is all-or-nothing and re-running changes nothing).
--- Parameters: $lo, $hi (TIMESTAMP): bounds of the dirty hours, for pruning.
--- Grain: hour.
+-- params: $lo = start of the dirty hours, $hi = end of the dirty hours (TIMESTAMP; for pruning)
+-- grain: hour
 DELETE FROM rollup_counts_1h
 WHERE bucket >= $lo AND bucket < $hi
   AND date_trunc('hour', bucket) IN (SELECT bucket FROM rollup_dirty WHERE grain = 'hour');

@@ -2,8 +2,9 @@
 -- combination of the log-scale bins of TTFT, TTLT, OTPS, prompt tokens (input + cache
 -- read + cache write, when any was reported) and output tokens, with its call count.
 -- Calls come through plausible_calls (0005): implausible counts and their OTPS are NULL.
--- Parameters: $lo, $hi (TIMESTAMP, hour-aligned): bounds of the dirty hours.
--- Grain: minute. Runs after delete_bins_1m.sql in the same transaction.
+-- Runs after delete_bins_1m.sql in the same transaction.
+-- params: $lo = start of the dirty hours, $hi = end of the dirty hours (TIMESTAMP, hour-aligned)
+-- grain: minute
 INSERT INTO rollup_bins_1m
 SELECT date_trunc('minute', ts) AS bucket,
        rollup_key_id(tenant, route, workflow, model, region) AS key_id,

@@ -2,8 +2,9 @@
 -- minute x tenant x model x region for every dirty hour, from the minute rows just written;
 -- peak RPM and TPM by tenant, model and region read this table or the day peaks built
 -- from it (quota is per minute, so capacity is read at minute grain).
--- Parameters: $lo, $hi (TIMESTAMP, hour-aligned): bounds of the dirty hours.
--- Grain: minute. Runs after insert_counts_1m.sql and delete_capacity_1m.sql.
+-- Runs after insert_counts_1m.sql and delete_capacity_1m.sql.
+-- params: $lo = start of the dirty hours, $hi = end of the dirty hours (TIMESTAMP, hour-aligned)
+-- grain: minute
 INSERT INTO rollup_capacity_1m
 SELECT c.bucket, k.tenant, k.model, k.region, sum(c.requests),
        -- added as HUGEINT, since four BIGINT sums can exceed BIGINT together; then held at

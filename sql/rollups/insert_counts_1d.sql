@@ -1,7 +1,8 @@
 -- insert_counts_1d: one row per complete day x key for every dirty day, summed from
 -- rollup_counts_1h (every hour with calls is already there, this run's included).
--- Parameters: $lo, $hi (TIMESTAMP, day-aligned): bounds of the dirty days.
--- Grain: day. Runs after the hour rewrite and delete_counts_1d.sql.
+-- Runs after the hour rewrite and delete_counts_1d.sql.
+-- params: $lo = start of the dirty days, $hi = end of the dirty days (TIMESTAMP, day-aligned)
+-- grain: day
 INSERT INTO rollup_counts_1d
 SELECT date_trunc('day', bucket) AS bucket, key_id,
        sum(requests), sum(errors), sum(throttles), sum(streaming_requests),

@@ -1,7 +1,8 @@
 -- insert_counts_1h: one row per hour x key for every dirty hour, summed from the minute
 -- rows insert_counts_1m has just written (sums of sums: no second pass over llm_calls).
--- Parameters: $lo, $hi (TIMESTAMP, hour-aligned): bounds of the dirty hours.
--- Grain: hour. Runs after insert_counts_1m.sql and delete_counts_1h.sql.
+-- Runs after insert_counts_1m.sql and delete_counts_1h.sql.
+-- params: $lo = start of the dirty hours, $hi = end of the dirty hours (TIMESTAMP, hour-aligned)
+-- grain: hour
 INSERT INTO rollup_counts_1h
 SELECT date_trunc('hour', bucket) AS bucket, key_id,
        sum(requests), sum(errors), sum(throttles), sum(streaming_requests),

@@ -2,9 +2,10 @@
 -- llm_calls priced by call_costs: counts, token sums, cost and unpriced calls. Counts
 -- come through plausible_calls (0005), so each is within the token bound; a sum that still
 -- does not fit BIGINT is NULL (unknown) for its key rather than a failed run for every key.
--- Parameters: $lo, $hi (TIMESTAMP, hour-aligned): bounds of the dirty hours. Whole
--- hours are priced together because a Provisioned Throughput hour is shared by its calls.
--- Grain: minute. Runs after delete_counts_1m.sql in the same transaction.
+-- Whole hours are priced together because a Provisioned Throughput hour is shared by its calls.
+-- Runs after delete_counts_1m.sql in the same transaction.
+-- params: $lo = start of the dirty hours, $hi = end of the dirty hours (TIMESTAMP, hour-aligned)
+-- grain: minute
 INSERT INTO rollup_counts_1m
 SELECT date_trunc('minute', ts) AS bucket,
        rollup_key_id(tenant, route, workflow, model, region) AS key_id,

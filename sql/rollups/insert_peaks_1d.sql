@@ -3,8 +3,9 @@
 -- the rollup_capacity_1m minutes (each minute summed over the group's keys first).
 -- Groups on hashes of the strings (about twice as fast as on the strings) and derives
 -- the coarser per-minute sums from the finer ones; names are joined back at the end.
--- Parameters: $lo, $hi (TIMESTAMP, day-aligned): bounds of the dirty days.
--- Grain: day. Runs after the hour rewrite and delete_peaks_1d.sql.
+-- Runs after the hour rewrite and delete_peaks_1d.sql.
+-- params: $lo = start of the dirty days, $hi = end of the dirty days (TIMESTAMP, day-aligned)
+-- grain: day
 INSERT INTO rollup_peaks_1d
 WITH c AS MATERIALIZED (
     SELECT bucket, date_trunc('day', bucket) AS d, hash(tenant) AS t, hash(model) AS m,

@@ -1,8 +1,9 @@
 -- insert_tmr_bins_1d: the day histograms of every dirty day summed over route and
 -- workflow, one row per day x tenant/model/region x metric x bin, from the rollup_bins_1d
 -- rows just written.
--- Parameters: $lo, $hi (TIMESTAMP, day-aligned): bounds of the dirty days.
--- Grain: day. Runs after insert_bins_1d.sql and delete_tmr_bins_1d.sql.
+-- Runs after insert_bins_1d.sql and delete_tmr_bins_1d.sql.
+-- params: $lo = start of the dirty days, $hi = end of the dirty days (TIMESTAMP, day-aligned)
+-- grain: day
 INSERT INTO rollup_tmr_bins_1d
 SELECT b.bucket, k.tmr_id, b.metric, b.bin, sum(b.n) AS n
 FROM rollup_bins_1d b

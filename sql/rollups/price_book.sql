@@ -5,7 +5,8 @@
 -- 'any' applied to a geo or global call is multiplied by $geo_multiplier or
 -- $global_multiplier. Rates are converted from per-million to per-token. Missing cache
 -- rates fall back to the input rate (a model without cache pricing bills them as input).
--- Parameters: $geo_multiplier, $global_multiplier (DOUBLE). Grain: price interval.
+-- params: $geo_multiplier = price factor of a geo call, $global_multiplier = of a global call (DOUBLE)
+-- grain: price interval
 INSERT INTO price_book
 WITH scopes AS (
     SELECT unnest(['in_region', 'geo', 'global']) AS call_scope
