@@ -9,6 +9,7 @@ import pyarrow as pa
 
 from outcrop.cli.access import cli_settings, with_store
 from outcrop.cli.formatting import FORMATS, format_table
+from outcrop.cli.progress import spinner, wanted
 from outcrop.core.runtime import tune_gc
 
 HELP = "ingest Bedrock invocation logs once from s3://…, cloudwatch-logs://… or a path"
@@ -29,12 +30,13 @@ def run(args: argparse.Namespace) -> int:
     settings = cli_settings(args)
     tune_gc()
     source = absolute_source(args.source)  # the server's working directory is not ours
-    report = with_store(
-        args.db, settings,
-        lambda url: call(url, "/v1/admin/ingest", {"source": source},
-                         token=settings.server.admin_token, timeout=settings.ingest.max_seconds + 60),
-        lambda store: read_log_source_once(store, settings, source, utcnow()),
-    )
+    with spinner(f"ingesting {source}", wanted(args.format)):
+        report = with_store(
+            args.db, settings,
+            lambda url: call(url, "/v1/admin/ingest", {"source": source},
+                             token=settings.server.admin_token, timeout=settings.ingest.max_seconds + 60),
+            lambda store: read_log_source_once(store, settings, source, utcnow()),
+        )
     sys.stdout.write(format_table(pa.Table.from_pylist([report]), args.format))
     if report.get("stopped"):
         print(f"outcrop: stopped early ({report['stopped']}); what was read is stored, "

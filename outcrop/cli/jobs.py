@@ -10,6 +10,7 @@ import pyarrow as pa
 from outcrop.analytics.jobs import EVERY_JOB, JOBS, SCHEDULED
 from outcrop.cli.access import add_db_argument, cli_settings, with_store
 from outcrop.cli.formatting import FORMATS, format_table
+from outcrop.cli.progress import spinner, wanted
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -32,10 +33,11 @@ def run(args: argparse.Namespace) -> int:
     settings = cli_settings(args)
     # Explicit names, so a server that owns the file runs the same list
     names = list(EVERY_JOB) if args.all else list(args.names) or None
-    results = with_store(
-        args.db, settings,
-        lambda url: call(url, "/v1/admin/jobs", {"names": names}, token=settings.server.admin_token),
-        lambda store: run_jobs(store, settings, names, utcnow()),
-    )
+    with spinner(f"running {', '.join(names or SCHEDULED)}", wanted(args.format)):
+        results = with_store(
+            args.db, settings,
+            lambda url: call(url, "/v1/admin/jobs", {"names": names}, token=settings.server.admin_token),
+            lambda store: run_jobs(store, settings, names, utcnow()),
+        )
     sys.stdout.write(format_table(pa.Table.from_pylist(results), args.format))
     return 0 if all(r.get("status") == "ok" for r in results) else 1
