@@ -195,7 +195,7 @@ def sync_prices(con: duckdb.DuckDBPyConnection, settings: PricingSettings, now: 
         return False
     _replace(con, "prices", [astuple(r) for r in rows], 13)
     _replace(con, "provisioned_throughput", _provisioned_rows(settings), 6)
-    con.execute("DELETE FROM price_book")
+    con.execute(load_sql("pricing/clear_price_book.sql"))
     con.execute(
         load_sql("rollups/price_book.sql"),
         {

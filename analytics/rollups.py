@@ -38,12 +38,14 @@ DAY_STEPS: tuple[tuple[str, bool], ...] = (
     ("counts_1d", True), ("bins_1d", False), ("tmr_bins_1d", False), ("peaks_1d", False),
 )  # fmt: skip
 # Every file of sql/rollups/, in the order a run executes them (tests/test_rollup_order.py
-# holds that none is missing): the price sync, marking the dirty hours and days, the keys,
-# then for each grain the delete and insert of every table, minutes before the hours and
-# days summed from them.
+# holds that none is missing): the price sync, the newest write, marking the dirty hours
+# and days, their bounds, the keys, then for each grain the delete and insert of every
+# table, minutes before the hours and days summed from them; last, the queue is cleared.
 RUN_ORDER: tuple[str, ...] = (
-    "price_book", "mark_all_dirty", "mark_dirty_since", "mark_dirty_days", "upsert_keys",
+    "price_book", "newest_write", "mark_all_dirty", "mark_dirty_since", "mark_dirty_days",
+    "dirty_bounds", "upsert_keys",
     *(f"{verb}_{table}" for table, _ in HOUR_STEPS + DAY_STEPS for verb in ("delete", "insert")),
+    "clear_dirty",
 )  # fmt: skip
 
 
@@ -78,7 +80,7 @@ def run_rollups(
     rebound = _sync_token_bound(con, max_tokens, now)
     watermark = watermarks.get_int(con, WRITE_SEQ)
     # filtered on the watermark so that row-group statistics skip everything already seen
-    newest = con.execute(_NEWEST_WRITE, {"since": -1 if watermark is None else watermark}).fetchone()
+    newest = con.execute(_sql("newest_write"), {"since": -1 if watermark is None else watermark}).fetchone()
     if full or repriced or rebound or watermark is None:
         con.execute(_sql("mark_all_dirty"))
     else:
@@ -87,7 +89,7 @@ def run_rollups(
     new_until = floor_to(now, DAY)
     con.execute(_sql("mark_dirty_days"), {"old_until": old_until, "new_until": new_until})
     rows, window = _rewrite(con)
-    con.execute("DELETE FROM rollup_dirty")
+    con.execute(_sql("clear_dirty"))
     if newest is not None and newest[0] is not None:
         watermarks.set(con, WRITE_SEQ, str(newest[0]), now)
     watermarks.set_time(con, DAYS_UNTIL, max(old_until, new_until), now)
@@ -109,7 +111,7 @@ def _rewrite(con: duckdb.DuckDBPyConnection) -> tuple[int, tuple[datetime | None
 
 
 def _bounds(con: duckdb.DuckDBPyConnection, grain: str, step: timedelta) -> tuple[datetime, datetime] | None:
-    found = con.execute("SELECT min(bucket), max(bucket) FROM rollup_dirty WHERE grain = ?", [grain]).fetchone()
+    found = con.execute(_sql("dirty_bounds"), [grain]).fetchone()
     if found is None or found[0] is None:
         return None
     return found[0], found[1] + step
@@ -122,12 +124,6 @@ def _rewrite_table(
     con.execute(_sql(f"delete_{table}"), params)
     inserted = con.execute(_sql(f"insert_{table}"), params).fetchone()
     return int(inserted[0]) if counted and inserted is not None else 0
-
-
-_NEWEST_WRITE = (
-    "SELECT greatest((SELECT max(write_seq) FROM llm_calls WHERE write_seq > $since),"
-    " (SELECT max(write_seq) FROM llm_call_deletions WHERE write_seq > $since))"
-)
 
 
 def _sync_token_bound(con: duckdb.DuckDBPyConnection, max_tokens: int, now: datetime) -> bool:

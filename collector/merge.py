@@ -66,6 +66,8 @@ def _invocations_table(rows: list[tuple[LlmCall, str]], now: datetime) -> pa.Tab
     return pa.table(cols)
 
 
+# Generated, not a sql/ file: every stored column of the log is refreshed, and the list
+# is the _INVOCATION_COLUMNS tuple, so a new column cannot be missed here.
 _UPSERT_INVOCATIONS = (
     "INSERT INTO bedrock_invocations BY NAME SELECT * FROM _in_invocations "
     "ON CONFLICT (request_id) DO UPDATE SET "
@@ -92,7 +94,7 @@ def merge_request_ids(con: duckdb.DuckDBPyConnection, request_ids: Iterable[str]
         con.execute(load_sql("ingest/decide_claims.sql"))
         _move_claimed_rows(con, now)
         con.execute(load_sql("ingest/find_traced_requests.sql"))
-        traces = [r[0] for r in con.execute("SELECT DISTINCT trace_id FROM _traced").fetchall()]
+        traces = [r[0] for r in con.execute(load_sql("ingest/traced_trace_ids.sql")).fetchall()]
         if traces:  # only then is there a span side to merge with
             con.execute(load_sql("ingest/merge_traced_calls.sql"), [now])
             con.execute(load_sql("ingest/record_merged_log_deletions.sql"), [now])

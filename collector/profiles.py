@@ -22,6 +22,7 @@ from outcrop.collector.normalize.models import normalize_model_id
 from outcrop.core.aws import AwsClients, classify_error
 from outcrop.core.records import LlmCall
 from outcrop.core.settings import AttributionSettings, ProfilesSettings
+from outcrop.core.sql import load_sql
 
 # How long a failure that may heal by itself (throttle, 5xx) is remembered, so one
 # batch does not call the API once per record.
@@ -174,21 +175,8 @@ def _arn_region(profile: str) -> str | None:
     return parts[3] or None
 
 
-_UPSERT = """
-INSERT INTO inference_profiles
-    (profile, model, tenant, workflow, source, status, error, first_seen, checked_at)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-ON CONFLICT (profile) DO UPDATE SET
-    model = excluded.model, tenant = excluded.tenant, workflow = excluded.workflow,
-    source = excluded.source, status = excluded.status, error = excluded.error,
-    checked_at = excluded.checked_at
-"""
 # A profile that resolves late fixes the calls stored while it was unknown.
-_BACKFILL = (
-    "UPDATE bedrock_invocations SET model = ? WHERE inference_profile = ? AND model IS NULL",
-    "UPDATE llm_calls SET model = ?, write_seq = nextval('llm_calls_write_seq') "
-    "WHERE inference_profile = ? AND model IS NULL",
-)
+_BACKFILL = ("sources/backfill_invocation_models.sql", "sources/backfill_call_models.sql")
 
 
 def record_resolutions(
@@ -197,16 +185,15 @@ def record_resolutions(
     """Inside a write fn: keep the resolution table current (the unresolved list)."""
     for res in resolutions:
         status = "resolved" if res.resolved else "unresolved"
-        con.execute(_UPSERT, [res.profile, res.model, res.tenant, res.workflow, res.source,
-                              status, res.error, now, now])
+        con.execute(load_sql("sources/upsert_profile.sql"), [res.profile, res.model, res.tenant,
+                                                              res.workflow, res.source, status,
+                                                              res.error, now, now])
         if res.model is not None:
             for statement in _BACKFILL:
-                con.execute(statement, [res.model, res.profile])
+                con.execute(load_sql(statement), [res.model, res.profile])
 
 
 def unresolved_profiles(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str | None]]:
     """(profile, why) for every profile whose model is unknown; such calls stay unpriced."""
-    rows = con.execute(
-        "SELECT profile, error FROM inference_profiles WHERE status = 'unresolved' ORDER BY 1"
-    ).fetchall()
+    rows = con.execute(load_sql("sources/unresolved_profiles.sql")).fetchall()
     return [(str(r[0]), r[1]) for r in rows]

@@ -32,6 +32,7 @@ from outcrop.core.records import (
     SpanRecord,
 )
 from outcrop.core.settings import DEFAULT_MAX_TOKENS_PER_CALL, AttributionSettings
+from outcrop.core.sql import load_sql
 
 _TS = pa.timestamp("us")
 
@@ -264,16 +265,16 @@ def write_span_batches(
 
 
 def _insert_spans_and_calls(con: duckdb.DuckDBPyConnection, admitted: Sequence[Admitted]) -> None:
-    _insert(con, "spans", pa.concat_tables([a.spans for a in admitted]))
+    _insert(con, "ingest/insert_spans.sql", pa.concat_tables([a.spans for a in admitted]))
     calls = pa.concat_tables([a.calls for a in admitted], promote_options="permissive")
     if calls.num_rows:
-        _insert(con, "llm_calls", calls)
+        _insert(con, "ingest/insert_span_calls.sql", calls)
 
 
-def _insert(con: duckdb.DuckDBPyConnection, table: str, rows: pa.Table) -> None:
+def _insert(con: duckdb.DuckDBPyConnection, statement: str, rows: pa.Table) -> None:
     con.register("_in_rows", rows)
     try:
-        con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM _in_rows ON CONFLICT DO NOTHING")
+        con.execute(load_sql(statement))
     finally:
         con.unregister("_in_rows")
 

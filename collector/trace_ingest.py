@@ -18,6 +18,7 @@ from outcrop.collector.decode.otlp import Decoded
 from outcrop.collector.span_batch import SpanBatch, SpanWrite, WriteOutcome, build_span_batch
 from outcrop.core.errors import Unauthorized
 from outcrop.core.settings import Settings
+from outcrop.core.sql import load_sql
 from outcrop.core.store.writer import Store
 
 log = logging.getLogger(__name__)
@@ -104,7 +105,7 @@ class TraceIngest:
         try:
             self._store.submit(
                 lambda con: con.execute(
-                    "INSERT INTO ingest_rejections VALUES (?, 'otlp', 'invalid_span', ?, ?)",
+                    load_sql("ingest/record_otlp_rejections.sql"),
                     [now, accepted.rejected, detail],
                 )
             )

@@ -37,6 +37,7 @@ from outcrop.collector.receivers.budget import RunBudget
 from outcrop.collector.receivers.local_files import log_files, open_regular, skip_file
 from outcrop.core.records import LlmCall
 from outcrop.core.settings import DEFAULT_MAX_TOKENS_PER_CALL, AttributionSettings
+from outcrop.core.sql import load_sql
 from outcrop.core.store.writer import Store
 
 log = logging.getLogger(__name__)
@@ -162,26 +163,17 @@ class LogReader:
         return store.write(write)
 
 
-_INSERT_ERROR = (
-    "INSERT INTO ingest_errors (location, line, source, reason, excerpt, seen_at) "
-    "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (location, line) DO NOTHING"
-)
-_INSERT_REJECTION = (
-    "INSERT INTO ingest_rejections (rejected_at, source, reason, count, detail) "
-    "VALUES (?, ?, 'malformed_line', ?, ?)"
-)
-
-
 def record_line_errors(
     con: duckdb.DuckDBPyConnection, source: str, errors: list[LineError], now: datetime
 ) -> None:
     if not errors:
         return
     con.executemany(
-        _INSERT_ERROR, [[e.location, e.line, source, e.reason, e.excerpt, now] for e in errors]
+        load_sql("sources/record_line_error.sql"),
+        [[e.location, e.line, source, e.reason, e.excerpt, now] for e in errors],
     )
     where = sorted({e.location for e in errors})
-    con.execute(_INSERT_REJECTION, [now, source, len(errors), ", ".join(where)[:1000]])
+    con.execute(load_sql("sources/record_line_rejections.sql"), [now, source, len(errors), ", ".join(where)[:1000]])
 
 
 def read_lines(
@@ -256,18 +248,6 @@ def _flush(reader: LogReader, store: Store, batch: Batch, now: datetime, progres
 
 # -- object progress (shared with the S3 source) ---------------------------------------
 
-_UPSERT_OBJECT = """
-INSERT INTO bedrock_log_objects AS o
-    (uri, size, mtime_ns, etag, byte_offset, line_offset, records, errors, complete, updated_at)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-ON CONFLICT (uri) DO UPDATE SET
-    size = excluded.size, mtime_ns = excluded.mtime_ns, etag = excluded.etag,
-    byte_offset = excluded.byte_offset, line_offset = excluded.line_offset,
-    records = o.records + excluded.records, errors = o.errors + excluded.errors,
-    complete = excluded.complete, updated_at = excluded.updated_at
-"""
-
-
 @dataclass(frozen=True, slots=True)
 class ObjectState:
     size: int | None
@@ -279,10 +259,7 @@ class ObjectState:
 
 
 def object_state(store: Store, uri: str) -> ObjectState | None:
-    rows = store.query(
-        "SELECT size, mtime_ns, etag, byte_offset, line_offset, complete "
-        "FROM bedrock_log_objects WHERE uri = ?", [uri]
-    ).to_pylist()
+    rows = store.query(load_sql("sources/log_object_state.sql"), [uri]).to_pylist()
     return ObjectState(**rows[0]) if rows else None
 
 
@@ -294,9 +271,9 @@ def object_progress(uri: str, size: int | None, mtime_ns: int | None, etag: str 
         offset = byte_offset()  # read now: the stream is positioned after line `last`
 
         def write(con: duckdb.DuckDBPyConnection) -> None:
-            con.execute(_UPSERT_OBJECT, [uri, size, mtime_ns, etag, offset, last,
-                                         len(batch.calls), len(batch.errors),
-                                         done and immutable, now])
+            con.execute(load_sql("sources/upsert_log_object.sql"),
+                        [uri, size, mtime_ns, etag, offset, last, len(batch.calls),
+                         len(batch.errors), done and immutable, now])
         return write
     return factory
 

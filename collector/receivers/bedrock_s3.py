@@ -30,6 +30,7 @@ from outcrop.collector.receivers.bedrock_files import (
     read_lines,
 )
 from outcrop.core.aws import AwsClients, classify_error
+from outcrop.core.sql import load_sql
 from outcrop.core.store import watermarks
 from outcrop.core.store.writer import Store
 
@@ -188,10 +189,7 @@ def _with_watermark(inner: ProgressFactory, name: str, hour: str | None,
 def _states(store: Store, uris: list[str]) -> dict[str, ObjectState]:
     if not uris:
         return {}
-    rows = store.query(
-        "SELECT uri, size, mtime_ns, etag, byte_offset, line_offset, complete "
-        "FROM bedrock_log_objects WHERE uri IN (SELECT unnest(?))", [uris]
-    ).to_pylist()
+    rows = store.query(load_sql("sources/log_object_states.sql"), [uris]).to_pylist()
     return {row.pop("uri"): ObjectState(**row) for row in rows}
 
 
