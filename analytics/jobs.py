@@ -19,6 +19,7 @@ import duckdb
 from outcrop.analytics.rollups import RollupOutcome, run_rollups
 from outcrop.core.errors import QueryError
 from outcrop.core.settings import Settings
+from outcrop.core.sql import load_sql
 
 log = logging.getLogger(__name__)
 
@@ -100,7 +101,7 @@ def _record(store: WriteStore, run: dict[str, Any], started: datetime, finished:
         run["window"][0], run["window"][1], run["error"], run["attempt"],
     ]  # fmt: skip
     try:
-        store.write(lambda con: con.execute("INSERT INTO job_runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", row))
+        store.write(lambda con: con.execute(load_sql("jobs/record_run.sql"), row))
     except Exception:  # noqa: BLE001 - the run happened; losing its record must not crash
         log.exception("could not record run of job %s", run["job"])
 

@@ -22,7 +22,7 @@ import pyarrow as pa
 from outcrop.analytics.windows import HOUR, ceil_to, floor_to, minutes_in, split_range
 from outcrop.core.errors import QueryError as QueryError  # re-exported: the report catches it
 from outcrop.core.settings import MAX_QUERY_ROWS
-from outcrop.core.sql import sql_path
+from outcrop.core.sql import load_sql, sql_path
 from outcrop.core.store import watermarks
 
 QUERY_DIR = sql_path("queries")
@@ -244,11 +244,7 @@ def _execute(source: Source, sql: str, params: dict[str, Any]) -> pa.Table:
 
 
 def _table_exists(source: Source, table: str) -> bool:
-    found = _execute(
-        source,
-        "SELECT count(*) AS n FROM duckdb_tables() WHERE table_name = $t",
-        {"t": table},
-    )
+    found = _execute(source, load_sql("read/table_exists.sql"), {"t": table})
     return bool(found.column("n")[0].as_py())
 
 

@@ -128,8 +128,7 @@ ALLOWED_SQL_STRINGS: dict[str, str] = {
     "core/store/macros.py": "the fingerprint macro's body is the digest computed at install",
     "core/store/readonly.py": "wraps the caller's ad-hoc SQL (LIMIT, json_serialize_sql check)",
     "core/store/writer.py": "trivial connection checks: the warm-up count and lock_configuration",
-    "analytics/queries.py": "wraps a named query in its LIMIT; also the table-exists check",
-    "analytics/jobs.py": "the job_runs insert (still to move to sql/)",
+    "analytics/queries.py": "wraps a named query in its LIMIT",
 }
 SQL_START = re.compile(r"\s*(SELECT|INSERT|UPDATE|DELETE|CREATE|WITH)\s", re.I)
 PACKAGES = ("core", "collector", "analytics")
