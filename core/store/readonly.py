@@ -151,6 +151,13 @@ def _table_macros(con: duckdb.DuckDBPyConnection) -> frozenset[str]:
         cur.close()
 
 
+def cut(table: pa.Table, max_rows: int) -> tuple[pa.Table, bool]:
+    """The one truncation rule of every read: a read fetches up to `max_rows + 1` rows
+    (`limited`, or a query's own LIMIT); the first `max_rows` are kept, and whether there
+    were more is the flag (`x-outcrop-truncated`, the CLI's "output cut" line)."""
+    return table.slice(0, max_rows), table.num_rows > max_rows
+
+
 def limited(sql: str, max_rows: int) -> str:
     """Wrap a SELECT so that at most max_rows + 1 rows come back (the +1 tells truncation)."""
     # The newline ends a `--` comment still inside the statement.

@@ -29,6 +29,7 @@ from outcrop.core.sql import load_sql
 from outcrop.core.store.readonly import (
     ARROW_STREAM,
     check_read_only,
+    cut,
     limited,
     to_arrow_ipc,
     to_json,
@@ -97,8 +98,7 @@ class ApiHandlers:
                         json_columns: frozenset[str] = frozenset()) -> Response:
         """The first `max_rows` rows of a read that fetched up to `max_rows + 1`: the one
         truncation rule of every read, its flag in `x-outcrop-truncated`."""
-        truncated = table.num_rows > max_rows
-        table = table.slice(0, max_rows)
+        table, truncated = cut(table, max_rows)
         headers = {"x-outcrop-truncated": "true" if truncated else "false"}
         if ARROW_STREAM in request.headers.get("accept", ""):
             return Response(to_arrow_ipc(table), media_type=ARROW_STREAM, headers=headers)

@@ -10,6 +10,7 @@ import pyarrow as pa
 from outcrop.cli.access import cli_settings
 from outcrop.cli.formatting import FORMATS, format_table
 from outcrop.core.settings import Settings
+from outcrop.core.store.readonly import cut
 
 HELP = "run one read-only SQL statement"
 
@@ -29,9 +30,8 @@ def run(args: argparse.Namespace) -> int:
     if url is not None:
         table, truncated = query_table(url, args.statement, max_rows, settings.server.admin_token)
     else:
-        table = _sql_on_file(args.db, args.statement, max_rows, settings)
-        truncated = table.num_rows > max_rows
-    sys.stdout.write(format_table(table.slice(0, max_rows), args.format))
+        table, truncated = cut(_sql_on_file(args.db, args.statement, max_rows, settings), max_rows)
+    sys.stdout.write(format_table(table, args.format))
     if truncated:
         print(f"(output cut at {max_rows} rows)", file=sys.stderr)
     return 0
