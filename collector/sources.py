@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from outcrop.collector.profiles import ProfileResolver
+from outcrop.collector.progress import OnProgress
 from outcrop.collector.receivers.bedrock_cloudwatch import ingest_log_group
 from outcrop.collector.receivers.bedrock_files import LogReader, ingest_path
 from outcrop.collector.receivers.bedrock_s3 import fetch_body, ingest_s3
@@ -65,14 +66,15 @@ class SourceContext:
 
 def read_log_source_once(store: Store, settings: Settings, source: str, now: datetime, *,
                 context: SourceContext | None = None, cancel: threading.Event | None = None,
-                clock: Clock = time.monotonic) -> Report:
+                clock: Clock = time.monotonic, on_progress: OnProgress | None = None) -> Report:
     """Read what is new in one source: `s3://bucket/prefix`, `cloudwatch-logs://GROUP`
     (stream from config, else Bedrock's default; `GROUP?stream=NAME` to choose), or a
-    local file or folder, until done, out of budget, or `cancel` is set. Raises
+    local file or folder, until done, out of budget, or `cancel` is set. A local read
+    tells `on_progress` how far it is (S3 and CloudWatch do not). Raises
     outcrop.core.aws.AwsError, classified, on AWS failures."""
     ctx = context or SourceContext.build(settings)
     budget = RunBudget.from_settings(settings.ingest, cancel, clock)
-    report: Report = {**_ingest(ctx, store, source, now, budget)}
+    report: Report = {**_ingest(ctx, store, source, now, budget, on_progress)}
     if budget.skipped:
         report["skipped"] = budget.skipped
     if budget.stopped is not None:
@@ -81,7 +83,7 @@ def read_log_source_once(store: Store, settings: Settings, source: str, now: dat
 
 
 def _ingest(ctx: SourceContext, store: Store, source: str, now: datetime,
-            budget: RunBudget) -> dict[str, int]:
+            budget: RunBudget, on_progress: OnProgress | None) -> dict[str, int]:
     if source.startswith("s3://"):
         return ingest_s3(ctx.reader("bedrock_s3", budget), store, ctx.clients, source, now)
     if source.startswith(CLOUDWATCH_SCHEME):
@@ -92,7 +94,7 @@ def _ingest(ctx: SourceContext, store: Store, source: str, now: datetime,
     if not _exists(path):
         raise SourceNotFound(f"no such file or folder: {source} (sources are s3://bucket/prefix, "
                              "cloudwatch-logs://GROUP, or a local path)")
-    return ingest_path(ctx.reader("bedrock_files", budget), store, path, now)
+    return ingest_path(ctx.reader("bedrock_files", budget), store, path, now, on_progress)
 
 
 def _exists(path: Path) -> bool:
@@ -104,9 +106,12 @@ def _exists(path: Path) -> bool:
 
 def absolute_source(source: str) -> str:
     """`source` as a server in another working directory reads it: local paths absolute."""
-    if source.startswith(("s3://", CLOUDWATCH_SCHEME)):
-        return source
-    return os.path.abspath(source)
+    return os.path.abspath(source) if is_local(source) else source
+
+
+def is_local(source: str) -> bool:
+    """Whether `source` names a local file or folder rather than S3 or CloudWatch Logs."""
+    return not source.startswith(("s3://", CLOUDWATCH_SCHEME))
 
 
 def parse_cloudwatch(source: str, settings: Settings) -> tuple[str, str]:

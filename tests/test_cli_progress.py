@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from conftest import run_outcrop
+from tqdm import tqdm
 
 SAMPLES = Path(__file__).resolve().parent / "testdata" / "bedrock" / "samples"
 ENV = {**os.environ, "OUTCROP_PROFILES__RESOLVE_WITH_API": "false"}
@@ -55,6 +56,29 @@ def test_ingest_on_a_terminal_shows_progress_and_keeps_stdout(logs: Path, db_pat
     assert code == 0, err
     assert "ingesting" in err and "elapsed" in err
     assert "records" in out.splitlines()[0]  # the table, unchanged, on stdout
+
+
+@pytest.fixture
+def several(tmp_path: Path) -> Path:
+    """Three files of four records each, with distinct request ids."""
+    folder = tmp_path / "several"
+    folder.mkdir()
+    sample = json.loads((SAMPLES / "bedrock-invocation-converse.json").read_text())
+    for f in range(3):
+        records = [{**sample, "requestId": f"req-{f}-{i}"} for i in range(4)]
+        (folder / f"part-{f}.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
+    return folder
+
+
+def test_local_ingest_on_a_terminal_counts_files_and_records(several: Path, db_path: str) -> None:
+    code, out, err = _with_terminal_stderr("ingest", str(several), "--db", db_path)
+    assert code == 0, err
+    assert "ingesting 3/3 files, 12 records" in err
+    size = sum(p.stat().st_size for p in several.iterdir())
+    total = tqdm.format_sizeof(size, divisor=1024)
+    assert f", {total}B/{total}B, " in err  # all the bytes read, of the total counted first
+    header, _, row = out.splitlines()[:3]
+    assert dict(zip(header.split(), row.split(), strict=True))["records"] == "12"  # stdout unchanged
 
 
 def test_jobs_on_a_terminal_show_progress(db_path: str) -> None:

@@ -33,6 +33,7 @@ from outcrop.collector.normalize.bedrock import (
     with_output_body,
 )
 from outcrop.collector.profiles import ProfileResolver, record_resolutions
+from outcrop.collector.progress import OnProgress, ProgressTracker
 from outcrop.collector.receivers.budget import RunBudget
 from outcrop.collector.receivers.local_files import log_files, open_regular, skip_file
 from outcrop.core.records import LlmCall
@@ -93,6 +94,7 @@ class LogReader:
         self._fetch_body = fetch_body
         self.budget = budget or RunBudget()
         self._max_tokens = max_tokens  # ingest.max_tokens_per_call: above it a line is malformed
+        self.tracker: ProgressTracker | None = None  # set by a run someone watches
 
     def add_line(self, batch: Batch, raw: bytes | str, location: str, line: int) -> None:
         batch.lines += 1
@@ -244,6 +246,8 @@ def _flush(reader: LogReader, store: Store, batch: Batch, now: datetime, progres
     totals["lines"] += batch.lines
     totals["records"] += len(batch.calls)
     totals["errors"] += len(batch.errors)
+    if reader.tracker is not None:
+        reader.tracker.batch_done(len(batch.calls), len(batch.errors))
 
 
 # -- object progress (shared with the S3 source) ---------------------------------------
@@ -283,17 +287,35 @@ def object_progress(uri: str, size: int | None, mtime_ns: int | None, etag: str 
 MAX_DOCUMENT_BYTES = 64 * 1024 * 1024
 
 
-def ingest_path(reader: LogReader, store: Store, root: Path, now: datetime) -> dict[str, int]:
+def ingest_path(reader: LogReader, store: Store, root: Path, now: datetime,
+                on_progress: OnProgress | None = None) -> dict[str, int]:
     """Every log file under `root` not yet (fully) read; growing files continue. The walk
-    and the reads stop once the reader's budget is spent."""
+    and the reads stop once the reader's budget is spent. `on_progress` is told the
+    files, records and bytes done after each file and each batch."""
     totals = {"files": 0, "lines": 0, "records": 0, "errors": 0}
+    if on_progress is not None:
+        reader.tracker = ProgressTracker(on_progress, _sizes(root.resolve()))
     for path in log_files(root.resolve(), reader.budget):
         done = ingest_file(reader, store, path, now)
+        if reader.tracker is not None:
+            reader.tracker.file_done(path)
         if done is not None:
             totals["files"] += 1
             for key, value in done.items():
                 totals[key] += value
     return totals
+
+
+def _sizes(root: Path) -> dict[Path, int]:
+    """The on-disk size of each log file the walk will reach; a throwaway budget, so
+    the counting walk neither stops the run nor counts its skips twice."""
+    sizes: dict[Path, int] = {}
+    for path in log_files(root, RunBudget()):
+        try:
+            sizes[path] = path.stat(follow_symlinks=False).st_size
+        except OSError:  # gone since the walk: the read will skip it and say why
+            sizes[path] = 0
+    return sizes
 
 
 def ingest_file(reader: LogReader, store: Store, path: Path, now: datetime
@@ -304,6 +326,8 @@ def ingest_file(reader: LogReader, store: Store, path: Path, now: datetime
     if stream is None:
         return None
     with stream:
+        if reader.tracker is not None:
+            reader.tracker.reading(stream.tell)
         return _ingest_open(reader, store, path, stream, now)
 
 
