@@ -13,7 +13,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -31,19 +31,25 @@ _TEXTS: dict[str, tuple[str, str]] = {
 }
 
 
-def write_invocation_logs(calls: Sequence[Call], log_dir: Path) -> int:
-    """Write one record per call; returns the number of records written."""
+def write_invocation_logs(calls: Sequence[Call], log_dir: Path,
+                          on_progress: Callable[[str, int, int], None] | None = None) -> int:
+    """Write one record per call; returns the number of records written. `on_progress`
+    is told ("log records written", done, total) after each file."""
     groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
     for call in sorted(calls, key=lambda c: (c.start_ns, c.request_id)):
         hour = _when(call).strftime("%Y/%m/%d/%H")
         groups.setdefault((call.region, hour), []).append(log_record(call))
     root = log_dir / "AWSLogs" / catalog.ACCOUNT_ID / "BedrockModelInvocationLogs"
+    written, total = 0, len(calls)
     for (region, hour), records in sorted(groups.items()):
         folder = root / region / hour
         folder.mkdir(parents=True, exist_ok=True)
         for i in range(0, len(records), MAX_RECORDS_PER_FILE):
             chunk = records[i : i + MAX_RECORDS_PER_FILE]
             _write_file(folder, chunk)
+            written += len(chunk)
+            if on_progress is not None:
+                on_progress("log records written", written, total)
     return sum(len(records) for records in groups.values())
 
 

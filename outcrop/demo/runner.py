@@ -17,6 +17,7 @@ from pathlib import Path
 import pyarrow as pa
 
 from outcrop.cli.formatting import format_table
+from outcrop.cli.progress import PhaseBars, spinner
 from outcrop.core.client import call
 from outcrop.core.settings import InferenceProfile, Settings
 from outcrop.demo.catalog import DEMO_PROFILES
@@ -95,7 +96,8 @@ def _run_steps(server: OutcropServer, args: argparse.Namespace) -> None:
     else:
         _send_workload(server, args, now, api)
     started = time.monotonic()
-    jobs = call(api, "/v1/admin/jobs", {"names": None})
+    with spinner("running jobs", sys.stderr.isatty()):
+        jobs = call(api, "/v1/admin/jobs", {"names": None})
     _say(f"Ran {len(jobs)} job{'s' if len(jobs) != 1 else ''} in {time.monotonic() - started:.1f}s: "
          + ", ".join(f"{j['job']} {j['status']}" for j in jobs))
     _print_summary(api, now, args.history_days)
@@ -109,13 +111,18 @@ def _run_steps(server: OutcropServer, args: argparse.Namespace) -> None:
 def _send_workload(server: OutcropServer, args: argparse.Namespace, now: datetime, api: str) -> None:
     log_dir = _log_dir(args.db)
     started = time.monotonic()
-    summary = run_workload(f"http://127.0.0.1:{server.ports.http}/v1/traces", now=now,
-                           history_days=args.history_days, log_dir=log_dir)
+    bars = PhaseBars()  # on stderr, when it is a terminal; the summary on stdout is the same
+    try:
+        summary = run_workload(f"http://127.0.0.1:{server.ports.http}/v1/traces", now=now,
+                               history_days=args.history_days, log_dir=log_dir, on_progress=bars)
+    finally:
+        bars.close()
     _say(f"Sent {summary.spans} spans in {summary.traces} traces ({summary.llm_calls} LLM calls) "
          f"through the OTel SDK in {time.monotonic() - started:.1f}s; "
          f"wrote {summary.log_records} Bedrock invocation-log records under {log_dir}")
     started = time.monotonic()
-    report = call(api, "/v1/admin/ingest", {"source": str(log_dir)})
+    with spinner("ingesting the invocation logs", sys.stderr.isatty()):
+        report = call(api, "/v1/admin/ingest", {"source": str(log_dir)})
     _say(f"Ingested the invocation logs in {time.monotonic() - started:.1f}s: {report}")
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import random
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -40,6 +40,8 @@ from outcrop.demo.invocation_logs import write_invocation_logs
 from outcrop.demo.plan import Call, Planner, TracePlan
 
 DEFAULT_TRACES_PER_HOUR = 60
+# (phase, done, total), e.g. ("spans sent", 1200, 5000): for a progress display
+PhaseProgress = Callable[[str, int, int], None]
 FLUSH_EVERY_TRACES = 250
 FLUSH_TIMEOUT_MS = 60_000
 
@@ -63,20 +65,22 @@ def run_workload(
     seed: int = 7,
     log_dir: Path | None = None,
     headers: Mapping[str, str] | None = None,
+    on_progress: PhaseProgress | None = None,
 ) -> WorkloadSummary:
     """Export the workload to `endpoint` (`http://HOST:PORT/v1/traces`; the path is added
     when missing) and, with `log_dir`, write the matching Bedrock invocation logs there.
 
+    `on_progress` is told the spans emitted and the log records written as they go.
     Raises RuntimeError when any span could not be delivered.
     """
     plans = plan_workload(now=now, history_days=history_days, live_minutes=live_minutes,
                           traces_per_hour=traces_per_hour, seed=seed)
     traced = [p for p in plans if p.traced]
-    spans = _export(traced, _traces_url(endpoint), headers, seed)
+    spans = _export(traced, _traces_url(endpoint), headers, seed, on_progress)
     log_records = 0
     if log_dir is not None:
         log_records = write_invocation_logs([c for p in plans for c in p.calls if c.logged],
-                                            log_dir)
+                                            log_dir, on_progress)
     seen = [c for p in plans for c in p.calls if p.traced or (log_dir is not None and c.logged)]
     per_tenant = Counter(c.tenant for c in seen)
     return WorkloadSummary(len(traced), spans, len(seen), dict(sorted(per_tenant.items())),
@@ -211,12 +215,14 @@ class _Pipeline:
 
 
 def _export(plans: Sequence[TracePlan], url: str, headers: Mapping[str, str] | None,
-            seed: int) -> int:
+            seed: int, on_progress: PhaseProgress | None = None) -> int:
     pipeline = _Pipeline(url, headers, seed)
-    emitted = 0
+    emitted, total = 0, sum(len(p.steps) for p in plans)
     try:
         for i, plan in enumerate(plans, start=1):
             emitted += _emit(plan, pipeline.tracer(plan.service))
+            if on_progress is not None:
+                on_progress("spans sent", emitted, total)
             if i % FLUSH_EVERY_TRACES == 0:
                 pipeline.flush()  # bounded queue: flush before it could ever overflow
         pipeline.flush()
