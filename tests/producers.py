@@ -281,13 +281,13 @@ def write_inputs() -> None:
     for producer in PRODUCERS:
         for name in SCENARIOS:
             (span,) = run_scenario(producer, name)
-            _write(GOLDEN_DIR / f"{producer}_{name}.input.json", span)
+            write_span(GOLDEN_DIR / f"{producer}_{name}.input.json", span)
     with FakeBedrockRuntime() as fake:
         (span,) = capture("botocore", fake.endpoint_url, apply_guardrail)
-    _write(GOLDEN_DIR / "botocore_apply_guardrail.input.json", span)
+    write_span(GOLDEN_DIR / "botocore_apply_guardrail.input.json", span)
 
 
-def _write(path: Path, rec: SpanRecord) -> None:
+def write_span(path: Path, rec: SpanRecord) -> None:
     obj = {"_source": f"captured from {rec.scope_name} {rec.scope_version} by tests/producers.py"}
     obj |= record_to_json(rec)
     for event in obj["events"]:

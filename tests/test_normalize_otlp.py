@@ -49,16 +49,17 @@ BEDROCK = {"gen_ai.system": "aws.bedrock", "gen_ai.operation.name": "chat"}
 
 
 @pytest.mark.parametrize(
-    ("scope", "ttft_ms"),
+    ("scope", "ttft_ms", "streaming"),
     [
-        ("openlit.otel.tracing", 250.0),  # OpenLIT: seconds
-        ("strands.telemetry.tracer", 0.25),  # Strands: the same key in milliseconds
+        ("openlit.otel.tracing", 250.0, True),  # OpenLIT: seconds, streams only
+        # Strands: the same key in milliseconds, timed for non-streamed calls too
+        ("strands.telemetry.tracer", 0.25, None),
     ],
 )
-def test_same_ttft_key_has_producer_specific_units(scope: str, ttft_ms: float) -> None:
+def test_same_ttft_key_has_producer_specific_units(scope: str, ttft_ms: float, streaming: bool | None) -> None:
     call = _call(BEDROCK | {"gen_ai.server.time_to_first_token": 0.25}, scope=scope)
     assert call.ttft_ms == pytest.approx(ttft_ms)
-    assert call.streaming is True
+    assert call.streaming is streaming
 
 
 def test_ttft_longer_than_the_whole_call_is_dropped() -> None:

@@ -124,6 +124,13 @@ REASONING_TOKENS: Final = (
     "llm.usage.reasoning_tokens",
     "llm.token_count.completion_details.reasoning",  # OpenInference
 )
+# Totals, where a producer sends one: the evidence for whether input includes the cache
+# (input + output == total means it does; input + cache + output == total, it does not).
+TOTAL_TOKENS: Final = (
+    "gen_ai.usage.total_tokens",  # Strands (Bedrock's totalTokens), OpenLIT
+    "llm.usage.total_tokens",  # OpenLLMetry
+    "llm.token_count.total",  # OpenInference
+)
 LANGFUSE_USAGE: Final = "langfuse.observation.usage_details"  # JSON object string
 LANGFUSE_USAGE_KEYS: Final = {
     "input": ("input", "input_tokens", "prompt_tokens"),
@@ -166,7 +173,17 @@ FINISH_REASONS: Final = (
     "llm.response.finish_reason",
     "gen_ai.response.stop_reason",
 )
+# Strands records the finish reason only on this event (attribute `finish_reason`).
+CHOICE_EVENT: Final = "gen_ai.choice"
+CHOICE_FINISH_REASON: Final = "finish_reason"
 LANGFUSE_LEVEL: Final = "langfuse.observation.level"
+LANGFUSE_STATUS_MESSAGE: Final = "langfuse.observation.status_message"
+# Exceptions a framework raises in place of the provider's throttle (Strands wraps
+# Bedrock's ThrottlingException), and the codes a status or exception message may name.
+THROTTLE_WRAPPERS: Final = frozenset({"ModelThrottledException"})
+THROTTLE_TEXT: Final = re.compile(
+    r"\b(ThrottlingException|ServiceQuotaExceededException|TooManyRequestsException)\b"
+)
 
 # --- where and which request ---
 REGION: Final = ("cloud.region", "aws.region")

@@ -133,7 +133,7 @@ def _llm_call(
         otps=compute_otps(usage.output, ttft, ttlt),
         status=status,
         error_type=error_type,
-        finish_reason=first_text(attrs, g.FINISH_REASONS),
+        finish_reason=first_text(attrs, g.FINISH_REASONS) or _choice_finish_reason(rec.events),
         service_name=as_text(resource.get(g.SERVICE_NAME)),
     )
     for field in ATTRIBUTION_FIELDS:  # copied as stated; the store does inheritance
@@ -178,8 +178,11 @@ def _streaming_and_ttft(
     ttft = ttft_ms(attrs, scope, rec.start_ns, rec.events)
     if ttft is not None and (ttft < 0 or (ttlt is not None and ttft > ttlt)):
         ttft = None  # first token after the last byte: a unit mix-up, not a measurement
-    if streaming is None and ttft is not None:
-        streaming = True  # only streamed responses have a first chunk
+    if streaming is None and ttft is not None and not scope.startswith(g.SCOPE_STRANDS):
+        # Only streamed responses have a first chunk; but Strands times its first chunk
+        # for non-streamed calls too (synthesised from the whole response), so there a
+        # TTFT says nothing about streaming.
+        streaming = True
     if streaming is False:
         ttft = None  # a non-streamed response's first token is its last: no TTFT
     return streaming, ttft
@@ -205,9 +208,26 @@ def _outcome(rec: SpanRecord, attrs: Mapping[str, Any]) -> tuple[str, str | None
     http_status = next((as_int(attrs.get(k)) for k in g.HTTP_STATUS if k in attrs), None)
     if is_throttle(error_type) or http_status == 429:
         return "throttled", error_type or "429"
+    if failed:
+        throttle = _throttle_named(error_type, rec, attrs)
+        if throttle is not None:
+            return "throttled", throttle
     if failed or error_type is not None:
         return "error", error_type
     return "ok", None
+
+
+def _throttle_named(error_type: str | None, rec: SpanRecord, attrs: Mapping[str, Any]) -> str | None:
+    """The throttle a failed span names outside `error.type`: a status message or an
+    exception message naming the provider's code (Langfuse, Strands), else a framework's
+    throttle wrapper by type (Strands' ModelThrottledException)."""
+    texts = [rec.status_message, attrs.get(g.LANGFUSE_STATUS_MESSAGE)]
+    texts += [attributes.get("exception.message") for attributes in _exception_attributes(rec.events)]
+    for text in texts:
+        match = g.THROTTLE_TEXT.search(text) if isinstance(text, str) else None
+        if match is not None:
+            return match.group(1)
+    return error_type if error_type in g.THROTTLE_WRAPPERS else None
 
 
 def _langfuse_error(attrs: Mapping[str, Any]) -> bool:
@@ -216,16 +236,34 @@ def _langfuse_error(attrs: Mapping[str, Any]) -> bool:
 
 
 def _exception_type(events: Any) -> str | None:
+    for attributes in _exception_attributes(events):
+        qualified = as_text(attributes.get("exception.type"))
+        if qualified is not None:
+            # botocore.errorfactory.ThrottlingException -> ThrottlingException
+            return qualified.rsplit(".", 1)[-1]
+    return None
+
+
+def _exception_attributes(events: Any) -> list[dict[str, Any]]:
+    return _event_attributes(events, "exception")
+
+
+def _event_attributes(events: Any, name: str) -> list[dict[str, Any]]:
     if not isinstance(events, list):
-        return None
-    for event in events:
-        if isinstance(event, dict) and event.get("name") == "exception":
-            attributes = event.get("attributes")
-            if isinstance(attributes, dict):
-                qualified = as_text(attributes.get("exception.type"))
-                if qualified is not None:
-                    # botocore.errorfactory.ThrottlingException -> ThrottlingException
-                    return qualified.rsplit(".", 1)[-1]
+        return []
+    return [
+        event["attributes"]
+        for event in events
+        if isinstance(event, dict) and event.get("name") == name and isinstance(event.get("attributes"), dict)
+    ]
+
+
+def _choice_finish_reason(events: Any) -> str | None:
+    """Strands (legacy conventions) puts the finish reason only on `gen_ai.choice` events."""
+    for attributes in _event_attributes(events, g.CHOICE_EVENT):
+        reason = as_text(attributes.get(g.CHOICE_FINISH_REASON))
+        if reason is not None:
+            return reason
     return None
 
 
@@ -279,17 +317,41 @@ def read_usage(
     cache_read = count(g.CACHE_READ_TOKENS)
     cache_write = count(g.CACHE_WRITE_TOKENS)
     raw_input = count(g.INPUT_TOKENS)
-    if raw_input is not None and input_includes_cache(scope, provider):
-        cached = (cache_read or 0) + (cache_write or 0)
+    output = count(g.OUTPUT_TOKENS)
+    cached = (cache_read or 0) + (cache_write or 0)
+    if raw_input is not None and cached:
+        inclusive = _inclusion_from_total(raw_input, output, cached, count(g.TOTAL_TOKENS))
+        if inclusive is None:
+            inclusive = input_includes_cache(scope, provider)
         # A total smaller than its cached part cannot include it: keep the count as sent.
-        raw_input = raw_input - cached if raw_input >= cached else raw_input
+        if inclusive and raw_input >= cached:
+            raw_input -= cached
     return Usage(
         input=raw_input,
-        output=count(g.OUTPUT_TOKENS),
+        output=output,
         cache_read=cache_read,
         cache_write=cache_write,
         reasoning=count(g.REASONING_TOKENS),
     )
+
+
+def _inclusion_from_total(
+    raw_input: int, output: int | None, cached: int, total: int | None
+) -> bool | None:
+    """What the span's own total says about its input count: True when input + output is
+    the total (the cache is inside input), False when input + cache + output is, None
+    when there is no total or it matches neither (then the producer rule decides).
+
+    This is how Strands 1.62 is read right: it adds the cache to Bedrock's inputTokens
+    exactly when Bedrock's totalTokens differs from inputTokens + outputTokens, and sends
+    that totalTokens beside it; older Strands copied inputTokens as it came."""
+    if total is None or output is None:
+        return None
+    if raw_input + output == total:
+        return True
+    if raw_input + cached + output == total:
+        return False
+    return None
 
 
 def input_includes_cache(scope: str, provider: str | None) -> bool:

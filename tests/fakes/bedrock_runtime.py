@@ -62,6 +62,9 @@ class FakeReply:
     error_message: str = "Too many requests, please wait before trying again."
     chunks: int = 3  # streamed text deltas
     chunk_delay_s: float = 0.0
+    # Pause before the first text delta, after the response headers and the stream's
+    # opening event: a known time to first token for a stream.
+    first_token_delay_s: float = 0.0
     request_id: str | None = None
 
     @classmethod
@@ -168,11 +171,9 @@ class _Handler(BaseHTTPRequestHandler):
                 _anthropic_body(reply, request.model_id), request_id, _invoke_headers(reply)
             )
         elif request.operation == "ConverseStream":
-            self._send_stream(_converse_stream_events(reply), request_id, reply.chunk_delay_s)
+            self._send_stream(_converse_stream_events(reply), request_id, reply)
         else:
-            self._send_stream(
-                _invoke_stream_events(reply, request.model_id), request_id, reply.chunk_delay_s
-            )
+            self._send_stream(_invoke_stream_events(reply, request.model_id), request_id, reply)
 
     def _send_json(self, obj: Any, request_id: str, extra: dict[str, str] | None = None) -> None:
         data = json.dumps(obj).encode()
@@ -195,22 +196,40 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
-    def _send_stream(self, events: list[tuple[str, Any]], request_id: str, delay: float) -> None:
+    def _send_stream(self, events: list[tuple[str, Any]], request_id: str, reply: FakeReply) -> None:
         self.send_response(200)
         self.send_header("Content-Type", "application/vnd.amazon.eventstream")
         self.send_header("Transfer-Encoding", "chunked")
         self.send_header("x-amzn-RequestId", request_id)
         self.end_headers()
+        self.wfile.flush()
+        waited = False
         for event_type, payload in events:
+            if not waited and _is_text_delta(event_type, payload):
+                waited = True
+                if reply.first_token_delay_s:
+                    time.sleep(reply.first_token_delay_s)
             frame = encode_event(event_type, json.dumps(payload).encode())
             self.wfile.write(b"%x\r\n%s\r\n" % (len(frame), frame))
             self.wfile.flush()
-            if delay:
-                time.sleep(delay)
+            if reply.chunk_delay_s:
+                time.sleep(reply.chunk_delay_s)
         self.wfile.write(b"0\r\n\r\n")
 
 
+def _is_text_delta(event_type: str, payload: Any) -> bool:
+    """The first token of a stream: a Converse contentBlockDelta, or an InvokeModel chunk
+    holding Anthropic's content_block_delta."""
+    if event_type == "contentBlockDelta":
+        return True
+    if event_type != "chunk":
+        return False
+    inner = json.loads(base64.b64decode(payload["bytes"]))
+    return isinstance(inner, dict) and inner.get("type") == "content_block_delta"
+
+
 def _usage(reply: FakeReply) -> dict[str, int]:
+    # As Bedrock answers: inputTokens is the uncached part, totalTokens counts the cache too.
     usage = {
         "inputTokens": reply.input_tokens,
         "outputTokens": reply.output_tokens,

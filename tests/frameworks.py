@@ -1,0 +1,176 @@
+"""Run real agent frameworks and LLM SDKs against the fake Bedrock runtime; capture their spans.
+
+tests/producers.py instruments a bare boto3 client. The producers here sit higher up —
+Strands Agents, OpenLIT, LangChain (`ChatBedrockConverse`) under OpenInference's or
+OpenLLMetry's instrumentation, the Langfuse SDK — and each writes its own spans, with
+its own idea of input tokens, TTFT units and errors. Each runner makes one call for a
+scenario and returns every finished span; `llm_span` picks the one that is the model call.
+
+No network: every call goes to the fake on loopback, and the packages' own telemetry and
+price-list downloads are switched off (`quiet_environment`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from botocore.config import Config
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+from outcrop.core.records import SpanRecord
+from tests.fakes.bedrock_runtime import FakeBedrockRuntime, FakeReply
+from tests.producers import MODEL, REGION, RESOURCE, span_record
+
+# The fake's known answers, checked by hand in the expected files: Bedrock reports
+# inputTokens without the cache and a totalTokens that includes it (1000 + 3000 + 200 + 150).
+UNCACHED, CACHE_READ, CACHE_WRITE, OUTPUT = 1000, 3000, 200, 150
+FIRST_TOKEN_DELAY_S = 0.2
+TENANT, ROUTE = "acme", "/support/summary"
+
+_CACHED = FakeReply(
+    input_tokens=UNCACHED,
+    cache_read_tokens=CACHE_READ,
+    cache_write_tokens=CACHE_WRITE,
+    output_tokens=OUTPUT,
+)
+FRAMEWORK_SCENARIOS: dict[str, FakeReply] = {
+    "converse_cached": _CACHED,
+    "converse_stream": FakeReply(
+        input_tokens=UNCACHED,
+        cache_read_tokens=CACHE_READ,
+        cache_write_tokens=CACHE_WRITE,
+        output_tokens=OUTPUT,
+        first_token_delay_s=FIRST_TOKEN_DELAY_S,
+    ),
+    "throttle": FakeReply.throttle(),
+}
+# One try: the throttle scenario must produce one throttled span, not a retry loop.
+_NO_RETRIES = Config(retries={"mode": "standard", "total_max_attempts": 1})
+
+# Opt-outs of the packages' own phoning home, set before any of them is imported.
+QUIET_ENV: Mapping[str, str] = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_EC2_METADATA_DISABLED": "true",
+    "LANGCHAIN_TRACING_V2": "false",
+    "LANGSMITH_TRACING": "false",
+    "TRACELOOP_TELEMETRY": "false",
+    "OPENLIT_DISABLE_TELEMETRY": "true",
+    "LANGFUSE_TRACING_ENABLED": "true",
+    "OTEL_SDK_DISABLED": "false",
+}
+
+
+@contextmanager
+def quiet_environment() -> Iterator[None]:
+    saved = {key: os.environ.get(key) for key in QUIET_ENV}
+    os.environ.update(QUIET_ENV)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def _provider() -> tuple[TracerProvider, InMemorySpanExporter]:
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider(resource=Resource.create(dict(RESOURCE)))
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    return provider, exporter
+
+
+# --- Strands Agents ------------------------------------------------------------------
+
+
+def run_strands(scenario: str, endpoint_url: str) -> list[SpanRecord]:
+    """One agent turn; Strands writes invoke_agent > execute_event_loop_cycle > chat spans."""
+    from strands import Agent
+    from strands.agent import ModelRetryStrategy
+    from strands.models.bedrock import BedrockModel
+    from strands.telemetry import tracer as strands_tracer
+
+    provider, exporter = _provider()
+    # Strands keeps one process-wide Tracer on the global provider; point it at ours.
+    tracer = strands_tracer.get_tracer()
+    saved = tracer.tracer_provider, tracer.tracer
+    tracer.tracer_provider, tracer.tracer = provider, provider.get_tracer(tracer.service_name)
+    try:
+        model = BedrockModel(
+            model_id=MODEL,
+            region_name=REGION,
+            endpoint_url=endpoint_url,
+            streaming=scenario == "converse_stream",
+            boto_client_config=_NO_RETRIES,
+        )
+        agent = Agent(
+            model=model,
+            callback_handler=None,
+            trace_attributes={"tenant.id": TENANT, "app.route": ROUTE},
+            retry_strategy=ModelRetryStrategy(max_attempts=1),
+        )
+        _swallow(lambda: agent("Summarise the incident."))
+    finally:
+        tracer.tracer_provider, tracer.tracer = saved
+        provider.shutdown()
+    return [span_record(span) for span in exporter.get_finished_spans()]
+
+
+# --- registry --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Framework:
+    run: Callable[[str, str], list[SpanRecord]]
+    llm_span_name: Callable[[SpanRecord], bool]  # which captured span is the model call
+
+
+FRAMEWORKS: dict[str, Framework] = {
+    "strands": Framework(run_strands, lambda rec: rec.name == "chat"),
+}
+
+
+def run_framework(producer: str, scenario: str) -> list[SpanRecord]:
+    with quiet_environment(), FakeBedrockRuntime([FRAMEWORK_SCENARIOS[scenario]]) as fake:
+        return FRAMEWORKS[producer].run(scenario, fake.endpoint_url)
+
+
+def llm_span(producer: str, spans: list[SpanRecord]) -> SpanRecord:
+    (span,) = [rec for rec in spans if FRAMEWORKS[producer].llm_span_name(rec)]
+    return span
+
+
+def _swallow(call: Callable[[], Any]) -> None:
+    # Throttles are the point of one scenario: the span records them.
+    with contextlib.suppress(Exception):
+        call()
+
+
+def write_inputs(producers: tuple[str, ...] = ()) -> None:
+    """Re-capture the framework golden inputs: `python -m tests.frameworks [PRODUCER...]`."""
+    from tests.producers import GOLDEN_DIR, write_span
+
+    for producer in producers or tuple(FRAMEWORKS):
+        for scenario in FRAMEWORK_SCENARIOS:
+            spans = run_framework(producer, scenario)
+            write_span(GOLDEN_DIR / f"{producer}_{scenario}.input.json", llm_span(producer, spans))
+            if producer == "strands" and scenario == "converse_cached":
+                # The agent span repeats the turn's usage: the golden checks it is no LLM call.
+                (agent,) = [rec for rec in spans if rec.name.startswith("invoke_agent")]
+                write_span(GOLDEN_DIR / "strands_agent_span.input.json", agent)
+
+
+if __name__ == "__main__":
+    import sys
+
+    write_inputs(tuple(sys.argv[1:]))
