@@ -126,6 +126,49 @@ def run_strands(scenario: str, endpoint_url: str) -> list[SpanRecord]:
     return [span_record(span) for span in exporter.get_finished_spans()]
 
 
+# --- OpenLIT --------------------------------------------------------------------------
+
+
+def run_openlit(scenario: str, endpoint_url: str) -> list[SpanRecord]:
+    """OpenLIT's Bedrock instrumentation alone, as `openlit.init()` would install it, but
+    on our provider and without init's price-list download, metrics or exporters."""
+    import botocore.client
+    from openlit._config import OpenlitConfig
+    from openlit.instrumentation.bedrock import BedrockInstrumentor
+    from opentelemetry import trace
+    from opentelemetry.instrumentation.utils import unwrap
+
+    from tests.producers import _MESSAGES, bedrock_client
+
+    provider, exporter = _provider()
+    OpenlitConfig.reset_to_defaults()
+    OpenlitConfig.disable_metrics = True
+    OpenlitConfig.capture_message_content = False
+    instrumentor = BedrockInstrumentor()
+    # The instrumentor takes its tracer from the global provider, which a test process
+    # cannot reset; hand it ours for the one call it makes.
+    real_get_tracer = trace.get_tracer
+    trace.get_tracer = lambda name, *args, **kwargs: provider.get_tracer(name, *args, **kwargs)  # type: ignore[assignment]
+    try:
+        instrumentor.instrument(disable_metrics=True, environment="test", application_name="golden-app")
+    finally:
+        trace.get_tracer = real_get_tracer
+    try:
+        client = bedrock_client(endpoint_url)
+        if scenario == "converse_stream":
+            # OpenLIT traces the stream only when the response object itself is iterated.
+            _swallow(lambda: list(client.converse_stream(modelId=MODEL, messages=_MESSAGES)))
+        else:
+            _swallow(lambda: client.converse(modelId=MODEL, messages=_MESSAGES))
+    finally:
+        instrumentor.uninstrument()
+        # OpenLIT's uninstrument leaves its two create_client wrappers in place.
+        unwrap(botocore.client.ClientCreator, "create_client")
+        unwrap(botocore.client.ClientCreator, "create_client")
+        provider.shutdown()
+    return [span_record(span) for span in exporter.get_finished_spans()]
+
+
 # --- registry --------------------------------------------------------------------------
 
 
@@ -137,6 +180,7 @@ class Framework:
 
 FRAMEWORKS: dict[str, Framework] = {
     "strands": Framework(run_strands, lambda rec: rec.name == "chat"),
+    "openlit": Framework(run_openlit, lambda rec: rec.name.startswith("chat ")),
 }
 
 

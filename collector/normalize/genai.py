@@ -24,7 +24,10 @@ SCOPE_OPENLLMETRY_BEDROCK: Final = "opentelemetry.instrumentation.bedrock"
 SCOPE_OPENINFERENCE: Final = "openinference.instrumentation"  # + ".bedrock", ".openai", ...
 SCOPE_STRANDS: Final = "strands.telemetry.tracer"
 SCOPE_LANGFUSE: Final = "langfuse-sdk"
-SCOPE_OPENLIT: Final = "openlit"
+SCOPE_OPENLIT: Final = "openlit"  # 1.45: "openlit.instrumentation.bedrock", ...
+# Scopes whose every span is a model call: an error span there with no GenAI attributes
+# (OpenLIT's throttle) is still a call, named "<operation> <model>".
+LLM_INSTRUMENTATION_SCOPES: Final = ("openlit.instrumentation.",)
 
 # --- what kind of span this is ---
 OPERATION: Final = ("gen_ai.operation.name", "llm.request.type")

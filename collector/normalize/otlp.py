@@ -61,7 +61,7 @@ def normalize_span(
     if resource_own is None:
         resource_own = resource_attribution(resource, plan)
     own = stated_attribution(attrs, resource_own, plan)
-    if not is_llm_span(rec.name, attrs):
+    if not is_llm_span(rec.name, attrs) and not _bare_llm_error(rec):
         return NormalizedSpan(own, None)
     return NormalizedSpan(own, _llm_call(rec, attrs, resource, own, max_tokens))
 
@@ -89,6 +89,24 @@ def is_llm_span(name: str, attrs: Mapping[str, Any]) -> bool:
 _MODEL_OR_TOKENS = g.REQUEST_MODEL + g.RESPONSE_MODEL + g.INPUT_TOKENS + g.OUTPUT_TOKENS
 
 
+def _bare_llm_error(rec: SpanRecord) -> bool:
+    """A failed call an LLM instrumentation recorded before it set any attribute: OpenLIT
+    1.45 sends a throttle as `chat <model>`, status ERROR, an exception event and nothing
+    else. Without this the throttle would be no call at all and throttle rates too low."""
+    scope = rec.scope_name if isinstance(rec.scope_name, str) else ""
+    if rec.status_code != "error" or not scope.startswith(g.LLM_INSTRUMENTATION_SCOPES):
+        return False
+    return _span_name_model(rec.name) is not None
+
+
+def _span_name_model(name: Any) -> str | None:
+    """The model in an OTel GenAI span name, `{operation} {model}`, or None."""
+    if not isinstance(name, str):
+        return None
+    operation, _, model = name.strip().partition(" ")
+    return model.strip() or None if operation.lower() in g.LLM_OPERATIONS else None
+
+
 def _llm_call(
     rec: SpanRecord,
     attrs: Mapping[str, Any],
@@ -99,6 +117,8 @@ def _llm_call(
     scope = rec.scope_name if isinstance(rec.scope_name, str) else ""
     request_model = first_text(attrs, g.REQUEST_MODEL)
     response_model = first_text(attrs, g.RESPONSE_MODEL)
+    if request_model is None and response_model is None:
+        request_model = _span_name_model(rec.name)  # all a bare error span has
     model, region_scope, profile = normalize_model_id(request_model or response_model)
     if model is None and response_model is not None:
         model = normalize_model_id(response_model)[0]  # app profile: the response names it
@@ -106,7 +126,7 @@ def _llm_call(
     usage = read_usage(attrs, scope, provider, max_tokens)
     api_method = _api_method(rec.name, attrs, scope)
     ttlt = _duration_ms(rec.start_ns, rec.end_ns)
-    streaming, ttft = _streaming_and_ttft(rec, attrs, scope, api_method, ttlt)
+    streaming, ttft, ttlt = _streaming_and_ttft(rec, attrs, scope, api_method, ttlt)
     status, error_type = _outcome(rec, attrs)
     call = LlmCall(
         call_id=f"{rec.trace_id}{rec.span_id}",
@@ -115,7 +135,7 @@ def _llm_call(
         trace_id=rec.trace_id,
         span_id=rec.span_id,
         request_id=first_text(attrs, g.REQUEST_ID),
-        operation=first_text(attrs, g.OPERATION) or api_method,
+        operation=first_text(attrs, g.OPERATION) or api_method or _span_name_operation(rec.name),
         provider=provider,
         request_model=request_model,
         response_model=response_model,
@@ -157,6 +177,12 @@ def _provider(attrs: Mapping[str, Any], scope: str, model_id: str | None) -> str
     return None
 
 
+def _span_name_operation(name: Any) -> str | None:
+    if _span_name_model(name) is None:
+        return None
+    return str(name).strip().partition(" ")[0].lower()
+
+
 def _api_method(name: str, attrs: Mapping[str, Any], scope: str) -> str | None:
     """The Bedrock API called (Converse, ConverseStream, ...), when the span says."""
     method = as_text(attrs.get(g.RPC_METHOD))
@@ -173,10 +199,13 @@ def _streaming_and_ttft(
     scope: str,
     api_method: str | None,
     ttlt: float | None,
-) -> tuple[bool | None, float | None]:
+) -> tuple[bool | None, float | None, float | None]:
+    """(streaming, TTFT, TTLT): TTLT is the span's length unless the span cannot cover the call."""
     streaming = _streaming_flag(attrs, api_method)
     ttft = ttft_ms(attrs, scope, rec.start_ns, rec.events)
-    if ttft is not None and (ttft < 0 or (ttlt is not None and ttft > ttlt)):
+    if ttft is not None and ttlt is not None and ttft > ttlt and _span_covers_stream_end_only(scope, streaming):
+        ttlt = None  # the span is no measure of the call; its TTFT still is
+    elif ttft is not None and (ttft < 0 or (ttlt is not None and ttft > ttlt)):
         ttft = None  # first token after the last byte: a unit mix-up, not a measurement
     if streaming is None and ttft is not None and not scope.startswith(g.SCOPE_STRANDS):
         # Only streamed responses have a first chunk; but Strands times its first chunk
@@ -185,7 +214,14 @@ def _streaming_and_ttft(
         streaming = True
     if streaming is False:
         ttft = None  # a non-streamed response's first token is its last: no TTFT
-    return streaming, ttft
+    return streaming, ttft, ttlt
+
+
+def _span_covers_stream_end_only(scope: str, streaming: bool | None) -> bool:
+    """OpenLIT (1.45) opens its streamed-call span when the stream is exhausted, so the
+    span lasts a fraction of a millisecond while its TTFT (seconds, timed from the call)
+    is real: a TTFT longer than such a span is no unit mix-up."""
+    return streaming is True and scope.startswith(g.SCOPE_OPENLIT)
 
 
 def _streaming_flag(attrs: Mapping[str, Any], api_method: str | None) -> bool | None:

@@ -62,8 +62,8 @@ class FakeReply:
     error_message: str = "Too many requests, please wait before trying again."
     chunks: int = 3  # streamed text deltas
     chunk_delay_s: float = 0.0
-    # Pause before the first text delta, after the response headers and the stream's
-    # opening event: a known time to first token for a stream.
+    # Pause after the response headers, before the stream's first event (Bedrock sends
+    # messageStart with the first token): a known time to first token for a stream.
     first_token_delay_s: float = 0.0
     request_id: str | None = None
 
@@ -202,30 +202,16 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Transfer-Encoding", "chunked")
         self.send_header("x-amzn-RequestId", request_id)
         self.end_headers()
-        self.wfile.flush()
-        waited = False
+        self.wfile.flush()  # the client's call returns now; its first read waits
+        if reply.first_token_delay_s:
+            time.sleep(reply.first_token_delay_s)
         for event_type, payload in events:
-            if not waited and _is_text_delta(event_type, payload):
-                waited = True
-                if reply.first_token_delay_s:
-                    time.sleep(reply.first_token_delay_s)
             frame = encode_event(event_type, json.dumps(payload).encode())
             self.wfile.write(b"%x\r\n%s\r\n" % (len(frame), frame))
             self.wfile.flush()
             if reply.chunk_delay_s:
                 time.sleep(reply.chunk_delay_s)
         self.wfile.write(b"0\r\n\r\n")
-
-
-def _is_text_delta(event_type: str, payload: Any) -> bool:
-    """The first token of a stream: a Converse contentBlockDelta, or an InvokeModel chunk
-    holding Anthropic's content_block_delta."""
-    if event_type == "contentBlockDelta":
-        return True
-    if event_type != "chunk":
-        return False
-    inner = json.loads(base64.b64decode(payload["bytes"]))
-    return isinstance(inner, dict) and inner.get("type") == "content_block_delta"
 
 
 def _usage(reply: FakeReply) -> dict[str, int]:
