@@ -81,6 +81,14 @@ def _call(base_url: str, path: str, body: dict[str, Any] | None, *, arrow: bool,
     return (from_arrow_ipc(payload) if arrow else orjson.loads(payload)), headers
 
 
+def query_named(base_url: str, name: str, params: dict[str, Any], limit: int,
+                token: str | None = None) -> tuple[pa.Table, bool]:
+    """Run a named query on the server; the table and whether it was cut at `limit`."""
+    table, headers = _call(base_url, f"/v1/queries/{name}", {"params": params, "limit": limit},
+                           arrow=True, token=token, timeout=600)
+    return table, headers.get("x-outcrop-truncated") == "true"
+
+
 def query_table(base_url: str, sql: str, limit: int, token: str | None = None) -> tuple[pa.Table, bool]:
     """Run ad-hoc read-only SQL on the server; the table and whether it was cut at `limit`."""
     table, headers = _call(base_url, "/v1/sql", {"sql": sql, "limit": limit}, arrow=True, token=token, timeout=600)

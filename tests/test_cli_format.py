@@ -63,3 +63,13 @@ def test_report_table_uses_the_rules_and_json_csv_keep_full_precision() -> None:
 def test_without_human_the_table_is_as_before() -> None:
     table = pa.table({"cost_usd": [45.2667]})
     assert format_table(table, "table").splitlines()[2].strip() == "45.2667"
+
+
+def test_csv_and_json_keep_every_digit_and_say_utc() -> None:
+    from datetime import datetime
+
+    table = pa.table({"cost_usd": [3.4455650800000015], "ts": [datetime(2026, 12, 4, 19, 56, 13, 977735)]})
+    csv_row = format_table(table, "csv", human=True).splitlines()[1]
+    assert csv_row == "3.4455650800000015,2026-12-04T19:56:13.977735Z"
+    assert json.loads(format_table(table, "json")) == [
+        {"cost_usd": 3.4455650800000015, "ts": "2026-12-04T19:56:13.977735Z"}]

@@ -46,26 +46,39 @@ def with_store(db: str, settings: Settings, remote: Callable[[str], Any],
         store.close()
 
 
-def query_runner(db: str, settings: Settings) -> Callable[[str, dict[str, Any]], pa.Table]:
-    """A named-query runner: through the server when one runs, else read-only on the file."""
-    from outcrop.core.client import call, running_server
+class QueryRunner:
+    """Runs named queries through the server when one owns `db`, else read-only on the
+    file, cut at server.query_max_rows by the one truncation rule; `truncated` says
+    whether the last answer had more rows."""
 
-    url = running_server(db)
-    limit = settings.server.query_max_rows
-    if url is not None:
-        def remote(name: str, params: dict[str, Any]) -> pa.Table:
-            table: pa.Table = call(url, f"/v1/queries/{name}", {"params": params, "limit": limit},
-                                   arrow=True, token=settings.server.api_token)
+    def __init__(self, db: str, settings: Settings) -> None:
+        from outcrop.core.client import running_server
+
+        self.db = db
+        self.settings = settings
+        self.limit = settings.server.query_max_rows
+        self.url = running_server(db)
+        self.truncated = False
+
+    def __call__(self, name: str, params: dict[str, Any]) -> pa.Table:
+        if self.url is not None:
+            from outcrop.core.client import query_named
+
+            table, self.truncated = query_named(self.url, name, params, self.limit,
+                                                self.settings.server.api_token)
             return table
-        return remote
+        from outcrop.analytics.queries import run_query
+        from outcrop.core.store.readonly import cut
+        from outcrop.core.store.writer import connect
 
-    from outcrop.analytics.queries import run_query
-    from outcrop.core.store.writer import connect
-
-    def local(name: str, params: dict[str, Any]) -> pa.Table:
-        con = connect(db, read_only=True)
+        con = connect(self.db, read_only=True)
         try:
-            return run_query(con, name, params, limit)
+            table, self.truncated = cut(run_query(con, name, params, self.limit + 1), self.limit)
         finally:
             con.close()
-    return local
+        return table
+
+
+def query_runner(db: str, settings: Settings) -> QueryRunner:
+    """A named-query runner: through the server when one runs, else read-only on the file."""
+    return QueryRunner(db, settings)

@@ -11,7 +11,7 @@ import csv
 import io
 import math
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from fnmatch import fnmatchcase
 from typing import Any
@@ -28,12 +28,14 @@ def format_table(table: pa.Table, fmt: str, human: bool = False) -> str:
     rows = [[_value(v) for v in row.values()] for row in table.to_pylist()]
     if fmt == "json":
         objects = [dict(zip(table.column_names, row, strict=True)) for row in rows]
-        return orjson.dumps(objects, default=str, option=orjson.OPT_INDENT_2).decode() + "\n"
+        # every stored time is UTC: ISO 8601 with Z, as the read API answers
+        options = orjson.OPT_INDENT_2 | orjson.OPT_NAIVE_UTC | orjson.OPT_UTC_Z
+        return orjson.dumps(objects, default=str, option=options).decode() + "\n"
     if fmt == "csv":
         out = io.StringIO()
         writer = csv.writer(out, lineterminator="\n")
         writer.writerow(table.column_names)
-        writer.writerows([["" if v is None else _cell(v) for v in row] for row in rows])
+        writer.writerows([["" if v is None else _csv_cell(v) for v in row] for row in rows])
         return out.getvalue()
     return _text_table(table, rows, human)
 
@@ -55,6 +57,16 @@ def _cell(value: Any) -> str:
     if isinstance(value, date):
         return value.isoformat()
     return str(value)
+
+
+def _csv_cell(value: Any) -> str:
+    """Full precision for scripts: every digit of a float, UTC times with Z."""
+    if isinstance(value, float):
+        return repr(value)
+    if isinstance(value, datetime):
+        utc = value if value.tzinfo is None else value.astimezone(UTC).replace(tzinfo=None)
+        return utc.isoformat() + "Z"
+    return _cell(value)
 
 
 def _text_table(table: pa.Table, rows: list[list[Any]], human: bool, max_width: int = 60) -> str:

@@ -69,4 +69,6 @@ def run_report_command(args: argparse.Namespace, run_query_fn: RunQuery, now: da
         print(f"outcrop report: {exc}", file=sys.stderr)
         return 2
     sys.stdout.write(format_table(table, args.fmt, human=True))
+    if getattr(run_query_fn, "truncated", False):  # the runner of outcrop.cli.access cuts at the row cap
+        print(f"(output cut at {run_query_fn.limit} rows: server.query_max_rows)", file=sys.stderr)  # type: ignore[attr-defined]
     return 0
