@@ -6,7 +6,7 @@ same sender (same ingest-key fingerprint and same stated tenant) sending a store
 again is a retry and a silent no-op; another sender's span with those ids is refused,
 named in the OTLP partial-success answer, and nothing of it is stored.
 
-Everything here runs inside the writer's transaction (collector/ingest.py).
+Everything here runs inside the writer's transaction (collector/span_batch.py).
 """
 
 from __future__ import annotations

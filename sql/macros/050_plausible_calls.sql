@@ -1,7 +1,7 @@
 -- plausible_calls: the token counts rollups and cost queries trust (0005_token_bound).
 -- The bound in force is the one the last rollup run applied, kept in `watermarks` under
 -- 'rollup.max_tokens_per_call' (analytics/rollups.py; a new bound rewrites every
--- window); before any run it is the documented default (collector/settings.py).
+-- window); before any run it is the documented default (ingest.max_tokens_per_call in core/settings.py).
 -- params: none
 -- grain: one row per llm_calls row with ts in [lo, hi).
 CREATE OR REPLACE MACRO token_bound() AS

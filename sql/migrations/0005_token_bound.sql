@@ -4,7 +4,7 @@
 -- one hostile row can neither overflow a sum nor stop the rollups of every tenant.
 -- The bound in force is the one the last rollup run applied, kept in `watermarks` under
 -- 'rollup.max_tokens_per_call' (analytics/rollups.py; a new bound rewrites every
--- window); before any run it is the documented default (collector/settings.py).
+-- window); before any run it is the documented default (ingest.max_tokens_per_call in core/settings.py).
 -- Its macros (token_bound, plausible_calls, and class_rates/call_costs over them) are in
 -- sql/macros/; this migration adds no table.
 -- params: none

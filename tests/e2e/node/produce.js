@@ -1,6 +1,6 @@
 // Sends one small GenAI trace to Outcrop with the real OpenTelemetry JS SDK and its
 // OTLP/HTTP JSON exporter. A SimpleSpanProcessor exports each span in its own request as
-// it ends, so the child LLM span arrives before its root (DESIGN section 7).
+// it ends, so the child LLM span arrives before its root (the OTel JS exporter with a simple processor sends each span in its own request).
 // Usage: node produce.js http://127.0.0.1:PORT/v1/traces
 const { BasicTracerProvider, SimpleSpanProcessor } = require("@opentelemetry/sdk-trace-base");
 const { OTLPTraceExporter } = require("@opentelemetry/exporter-trace-otlp-http");
