@@ -30,9 +30,8 @@ def test_the_wheel_claims_one_import_name_and_ships_the_sql(wheel: Path) -> None
     names = zipfile.ZipFile(wheel).namelist()
     top = {n.split("/")[0] for n in names if not n.split("/")[0].endswith((".dist-info", ".data"))}
     assert top == {"outcrop"}
-    for statement in ("outcrop/sql/migrations/0001_core.sql", "outcrop/sql/queries/usage.sql",
-                      "outcrop/sql/rollups/insert_counts_1m.sql", "outcrop/sql/ingest/resolve_attribution.sql"):
-        assert statement in names
+    shipped = {n.removeprefix("outcrop/sql/") for n in names if n.startswith("outcrop/sql/")}
+    assert shipped == {p.relative_to(ROOT / "sql").as_posix() for p in (ROOT / "sql").rglob("*.sql")}
     assert "outcrop/core/store/writer.py" in names and "outcrop/collector/sources.py" in names
 
 
