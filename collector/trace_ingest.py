@@ -14,7 +14,7 @@ from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import datetime
 
-from outcrop.collector.decode.otlp import Decoded
+from outcrop.collector.decode import Decoded
 from outcrop.collector.span_batch import SpanBatch, SpanWrite, WriteOutcome, build_span_batch
 from outcrop.core.errors import Unauthorized
 from outcrop.core.settings import Settings

@@ -19,7 +19,7 @@ from google.rpc.error_details_pb2 import RetryInfo
 from google.rpc.status_pb2 import Status
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2
 
-from outcrop.collector.decode.otlp import decode_protobuf
+from outcrop.collector.decode import decode_protobuf
 from outcrop.collector.receivers.otlp_http import span_limits
 from outcrop.collector.trace_ingest import TraceIngest
 from outcrop.core.errors import Answer, OutcropError, classify

@@ -24,7 +24,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from outcrop.collector.decode.otlp import Decoded, SpanLimits, decode_json, decode_protobuf
+from outcrop.collector.decode import Decoded, SpanLimits, decode_json, decode_protobuf
 from outcrop.collector.trace_ingest import Accepted, Sender, TraceIngest
 from outcrop.core.errors import (
     BadPayload,
