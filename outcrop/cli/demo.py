@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from outcrop.cli.access import cli_settings
+from outcrop.core.errors import OutcropError
 
 HELP = "start a server, send a realistic demo workload, run jobs, summarise"
 
@@ -19,7 +20,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from outcrop.demo.runner import run_demo
+    try:
+        from outcrop.demo.runner import run_demo
+    except ModuleNotFoundError as exc:  # the OTel SDK and exporter are the `demo` extra
+        if not (exc.name or "").startswith("opentelemetry"):
+            raise
+        raise OutcropError(f"outcrop demo needs the OpenTelemetry SDK and OTLP exporter ({exc.name} is "
+                           "missing): pip install 'outcrop[demo]'") from None
 
     settings = cli_settings(args)
     code: int = run_demo(args, settings)
