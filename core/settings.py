@@ -113,33 +113,41 @@ class AttributionSettings(_Section):
         "app.tenant.id",
         "traceloop.association.properties.tenant_id",
         "traceloop.association.properties.tenant",
+        # fields inside a JSON-object attribute: OpenInference's LangChain `metadata`
+        "metadata.tenant_id",
+        "metadata.tenant",
     )
     route: tuple[str, ...] = (
         "route",
         "app.route",
         "llm.route",
         "traceloop.association.properties.route",
+        "metadata.route",
     )
     workflow: tuple[str, ...] = (
         "workflow.name",
         "workflow",
         "traceloop.workflow.name",
         "traceloop.association.properties.workflow",
+        "metadata.workflow",
     )
     feature: tuple[str, ...] = (
         "feature",
         "app.feature",
         "traceloop.association.properties.feature",
+        "metadata.feature",
     )
     user_id: tuple[str, ...] = (
         "user.id",
         "enduser.id",
         "traceloop.association.properties.user_id",
+        "metadata.user_id",
     )
     prompt_version: tuple[str, ...] = (
         "prompt.version",
         "gen_ai.prompt.version",
         "traceloop.prompt.version",
+        "metadata.prompt_version",
     )
     environment: tuple[str, ...] = ("deployment.environment.name", "deployment.environment")
     # Bedrock requestMetadata keys per field (invocation logs)

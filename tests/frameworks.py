@@ -169,6 +169,56 @@ def run_openlit(scenario: str, endpoint_url: str) -> list[SpanRecord]:
     return [span_record(span) for span in exporter.get_finished_spans()]
 
 
+# --- LangChain (langchain-aws ChatBedrockConverse) ----------------------------------------
+
+# LangChain users put tenant and route in the run config's metadata.
+LANGCHAIN_CONFIG: Mapping[str, Any] = {"metadata": {"tenant": TENANT, "route": ROUTE}}
+
+
+def _langchain_call(scenario: str, endpoint_url: str, callbacks: list[Any] | None = None) -> None:
+    from langchain_aws import ChatBedrockConverse
+
+    from tests.producers import bedrock_client
+
+    llm = ChatBedrockConverse(model=MODEL, client=bedrock_client(endpoint_url), region_name=REGION)
+    config: dict[str, Any] = dict(LANGCHAIN_CONFIG) | {"callbacks": callbacks or []}
+    if scenario == "converse_stream":
+        _swallow(lambda: list(llm.stream("Summarise the incident.", config=config)))  # type: ignore[arg-type]
+    else:
+        _swallow(lambda: llm.invoke("Summarise the incident.", config=config))  # type: ignore[arg-type]
+
+
+def _run_langchain_under(instrumentor: Any, scenario: str, endpoint_url: str) -> list[SpanRecord]:
+    provider, exporter = _provider()
+    instrumentor.instrument(tracer_provider=provider)
+    try:
+        _langchain_call(scenario, endpoint_url)
+    finally:
+        instrumentor.uninstrument()
+        provider.shutdown()
+    return [span_record(span) for span in exporter.get_finished_spans()]
+
+
+def run_langchain_openllmetry(scenario: str, endpoint_url: str) -> list[SpanRecord]:
+    from langchain_core.callbacks import BaseCallbackManager
+    from opentelemetry.instrumentation.langchain import LangchainInstrumentor
+    from opentelemetry.instrumentation.utils import unwrap
+
+    try:
+        return _run_langchain_under(LangchainInstrumentor(), scenario, endpoint_url)
+    finally:
+        # Its uninstrument leaves a wrapper (and so its first handler) in place; an
+        # instrumentation left over would add its dead handler to every later LangChain run.
+        while hasattr(BaseCallbackManager.__init__, "__wrapped__"):
+            unwrap(BaseCallbackManager, "__init__")
+
+
+def run_langchain_openinference(scenario: str, endpoint_url: str) -> list[SpanRecord]:
+    from openinference.instrumentation.langchain import LangChainInstrumentor
+
+    return _run_langchain_under(LangChainInstrumentor(), scenario, endpoint_url)
+
+
 # --- registry --------------------------------------------------------------------------
 
 
@@ -181,6 +231,8 @@ class Framework:
 FRAMEWORKS: dict[str, Framework] = {
     "strands": Framework(run_strands, lambda rec: rec.name == "chat"),
     "openlit": Framework(run_openlit, lambda rec: rec.name.startswith("chat ")),
+    "langchain_openllmetry": Framework(run_langchain_openllmetry, lambda rec: rec.name == "ChatBedrockConverse.chat"),
+    "langchain_openinference": Framework(run_langchain_openinference, lambda rec: rec.name == "ChatBedrockConverse"),
 }
 
 

@@ -292,6 +292,8 @@ def write_span(path: Path, rec: SpanRecord) -> None:
     obj |= record_to_json(rec)
     for event in obj["events"]:
         event["attributes"].pop("exception.stacktrace", None)  # machine-specific paths
+    if isinstance(obj["status_message"], str):  # OpenInference puts the traceback here
+        obj["status_message"] = obj["status_message"].split("Traceback (most recent call last)")[0]
     path.write_text(json.dumps(obj, indent=2, sort_keys=False) + "\n")
 
 

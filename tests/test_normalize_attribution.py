@@ -55,3 +55,27 @@ def test_configured_keys_beat_producer_fallbacks() -> None:
         own_attribution(attrs, {"deployment.environment.name": "prod"}, KEYS).environment == "prod"
     )
     assert own_attribution(attrs, {}, KEYS).environment == "staging"
+
+
+def test_key_addresses_a_field_inside_a_json_object_attribute() -> None:
+    # OpenInference's LangChain instrumentation: the run config's metadata as one JSON string
+    metadata = '{"tenant": "acme", "route": "/support/summary", "ls_provider": "amazon_bedrock"}'
+    own = own_attribution({"metadata": metadata}, {"tenant.id": "resource-tenant"}, KEYS)
+    assert (own.tenant, own.route) == ("acme", "/support/summary")
+
+
+def test_json_field_keys_are_configurable_and_nest() -> None:
+    keys = AttributionSettings(tenant=("app.ctx.customer.id",))
+    own = own_attribution({"app.ctx": '{"customer": {"id": "globex"}}'}, {}, keys)
+    assert own.tenant == "globex"
+
+
+def test_broken_or_non_object_json_attribute_is_no_value() -> None:
+    for metadata in ('{"tenant": ', '["acme"]', '{"tenant": ["acme"]}', '{"tenant": true}'):
+        assert own_attribution({"metadata": metadata}, {}, KEYS).tenant is None, metadata
+
+
+def test_json_encoded_string_value_is_decoded() -> None:
+    # Langfuse sends metadata values JSON-encoded
+    own = own_attribution({"tenant.id": '"acme"'}, {}, KEYS)
+    assert own.tenant == "acme"

@@ -247,3 +247,16 @@ def test_normalize_span_raises_only_for_implausible_counts(
     assert call.ttft_ms is None or call.ttft_ms >= 0
     assert call.ttlt_ms is None or call.ttlt_ms >= 0
     assert call.otps is None or call.otps > 0
+
+
+def test_openllmetry_langchain_input_includes_cache_without_a_total() -> None:
+    # LangChain's usage_metadata.input_tokens includes cache reads and writes; with no
+    # total on the span, the scope rule decides.
+    attrs = BEDROCK | {
+        "gen_ai.usage.input_tokens": 4200,
+        "gen_ai.usage.output_tokens": 150,
+        "gen_ai.usage.cache_read.input_tokens": 3000,
+        "gen_ai.usage.cache_creation.input_tokens": 200,
+    }
+    call = _call(attrs, scope="opentelemetry.instrumentation.langchain")
+    assert (call.input_tokens, call.cache_read_tokens, call.cache_write_tokens) == (1000, 3000, 200)

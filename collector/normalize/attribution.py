@@ -1,13 +1,17 @@
 """Attribution a span states itself: tenant, route, workflow, ... (keys in docs/configuration.md).
 
 Keys come from settings (first match wins, span attributes before resource
-attributes). Inheritance from ancestors and the `unattributed` fallback happen later,
-in the store, because an ancestor may arrive in a later batch.
+attributes). A key that names no attribute may address a field inside a JSON-object
+attribute: `metadata.tenant` reads `tenant` from OpenInference's `metadata` JSON string.
+JSON-encoded string values (Langfuse's `"acme"`) are decoded. Inheritance from
+ancestors and the `unattributed` fallback happen later, in the store, because an
+ancestor may arrive in a later batch.
 """
 
 from __future__ import annotations
 
 import functools
+import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -17,6 +21,8 @@ from outcrop.core.settings import AttributionSettings
 
 # Longer values are not tenant names but payloads pasted into the wrong attribute.
 MAX_VALUE_CHARS = 256
+# A JSON attribute this long is a payload, not metadata: not parsed for attribution.
+MAX_JSON_CHARS = 64 * 1024
 
 
 def own_attribution(
@@ -63,7 +69,10 @@ def stated_attribution(
 
 @functools.lru_cache(maxsize=64)
 def _all_keys(plan: KeyPlan) -> frozenset[str]:
-    return frozenset(key for configured, fallback in plan for key in (*configured, *fallback))
+    """Every attribute a key may read: the key itself and, for a dotted key, each prefix
+    that could be a JSON object holding the rest."""
+    keys = {key for configured, fallback in plan for key in (*configured, *fallback)}
+    return frozenset(keys | {prefix for key in keys for prefix, _ in _json_splits(key)})
 
 
 @functools.lru_cache(maxsize=1024)
@@ -74,6 +83,8 @@ def _resource_only(resource: ResourceAttribution) -> Attribution:
 def first_value(source: Mapping[str, Any], keys: Sequence[str]) -> str | None:
     for key in keys:
         raw = source.get(key)
+        if raw is None and "." in key:
+            raw = _json_field(source, key)
         if raw is not None:
             value = attribute_text(raw)
             if value is not None:
@@ -81,16 +92,65 @@ def first_value(source: Mapping[str, Any], keys: Sequence[str]) -> str | None:
     return None
 
 
+@functools.lru_cache(maxsize=1024)
+def _json_splits(key: str) -> tuple[tuple[str, str], ...]:
+    """(attribute, field) pairs a dotted key may mean, longest attribute first:
+    `a.b.c` -> (`a.b`, `c`), (`a`, `b.c`)."""
+    parts = key.split(".")
+    return tuple((".".join(parts[:i]), ".".join(parts[i:])) for i in range(len(parts) - 1, 0, -1))
+
+
+def _json_field(source: Mapping[str, Any], key: str) -> Any:
+    """The value at `key` inside a JSON-object attribute, or None. A field name is tried
+    whole before as a path of nested objects (`metadata.a.b`: field `a.b`, then a > b)."""
+    for attribute, field in _json_splits(key):
+        raw = source.get(attribute)
+        if not isinstance(raw, str) or not raw.lstrip().startswith("{"):
+            continue
+        node: Any = _json_object(raw)
+        if field in node:
+            return node[field]
+        for part in field.split("."):
+            node = node.get(part) if isinstance(node, dict) else None
+        if node is not None:
+            return node
+    return None
+
+
+@functools.lru_cache(maxsize=256)
+def _json_object(raw: str) -> dict[str, Any]:
+    """Parsed once per distinct string: the spans of one run share their metadata."""
+    if len(raw) > MAX_JSON_CHARS:
+        return {}
+    try:
+        parsed = json.loads(raw)
+    except ValueError:
+        return {}
+    return parsed if isinstance(parsed, dict) else {}
+
+
 def attribute_text(value: Any) -> str | None:
     """A usable attribution value, or None for missing, empty, oversized or
-    structured values (a list is not a tenant)."""
+    structured values (a list is not a tenant). A JSON-encoded string is decoded."""
     if isinstance(value, bool):
         return None
     if isinstance(value, int | float):
         value = str(value)
     if not isinstance(value, str):
         return None
-    text = value.strip()
+    text = _json_string(value.strip())
     if not text or len(text) > MAX_VALUE_CHARS:
         return None
+    return text
+
+
+def _json_string(text: str) -> str:
+    """Langfuse sends metadata values JSON-encoded: `"acme"` is the tenant acme."""
+    if len(text) >= 2 and text[0] == '"' and text[-1] == '"':
+        try:
+            decoded = json.loads(text)
+        except ValueError:
+            return text
+        if isinstance(decoded, str):
+            return decoded.strip()
     return text

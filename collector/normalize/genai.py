@@ -24,6 +24,7 @@ SCOPE_OPENLLMETRY_BEDROCK: Final = "opentelemetry.instrumentation.bedrock"
 SCOPE_OPENINFERENCE: Final = "openinference.instrumentation"  # + ".bedrock", ".openai", ...
 SCOPE_STRANDS: Final = "strands.telemetry.tracer"
 SCOPE_LANGFUSE: Final = "langfuse-sdk"
+SCOPE_OPENLLMETRY_LANGCHAIN: Final = "opentelemetry.instrumentation.langchain"
 SCOPE_OPENLIT: Final = "openlit"  # 1.45: "openlit.instrumentation.bedrock", ...
 # Scopes whose every span is a model call: an error span there with no GenAI attributes
 # (OpenLIT's throttle) is still a call, named "<operation> <model>".

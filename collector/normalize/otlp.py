@@ -393,18 +393,24 @@ def _inclusion_from_total(
 def input_includes_cache(scope: str, provider: str | None) -> bool:
     """Whether this producer's input-token count includes cache reads and writes.
 
-    Decided per producer, each checked against a known response (golden tests):
-    - OpenInference: yes. Its Bedrock instrumentation reports llm.token_count.prompt =
-      inputTokens + cacheRead + cacheWrite (measured: 1000 + 3000 + 500 -> 4500).
-    - botocore (0.66b2), OpenLLMetry Bedrock (0.62): no. They copy Bedrock's
+    Consulted only when the span's own total does not tell (`_inclusion_from_total`).
+    Decided per producer, each checked against a known response (golden tests; the
+    table per producer is docs/producers.md):
+    - OpenInference (Bedrock and LangChain): yes. llm.token_count.prompt =
+      inputTokens + cacheRead + cacheWrite (measured: 1000 + 3000 + 200 -> 4200).
+    - OpenLLMetry's LangChain instrumentation (0.62): yes, it copies LangChain's
+      usage_metadata, whose input_tokens includes the cache.
+    - botocore (0.66), OpenLLMetry Bedrock (0.62): no. They copy Bedrock's
       `inputTokens`, which excludes the cache, although OTel semconv says
       gen_ai.usage.input_tokens SHOULD include cached tokens.
-    - Strands: no, it copies Bedrock's Converse usage. Langfuse: no, `input` is the
+    - Strands: 1.62 includes the cache, older versions did not; its total tells which,
+      and without one the old rule (no) stands. Langfuse: no, `input` is the
       uncached part beside `cache_read_input_tokens`.
-    - Anyone else (OpenLIT, hand instrumentation): follow the provider's API. Bedrock and
-      Anthropic count cache separately; OpenAI-style APIs and the OTel spec include it.
+    - Anyone else (OpenLIT 1.45 copies inputTokens, hand instrumentation): follow the
+      provider's API. Bedrock and Anthropic count cache separately; OpenAI-style APIs and
+      the OTel spec include it.
     """
-    if scope.startswith(g.SCOPE_OPENINFERENCE):
+    if scope.startswith((g.SCOPE_OPENINFERENCE, g.SCOPE_OPENLLMETRY_LANGCHAIN)):
         return True
     exclusive = (g.SCOPE_BOTOCORE, g.SCOPE_OPENLLMETRY_BEDROCK, g.SCOPE_STRANDS, g.SCOPE_LANGFUSE)
     if scope.startswith(exclusive):
