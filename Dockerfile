@@ -2,10 +2,10 @@
 FROM python:3.11-slim
 
 WORKDIR /app
-COPY requirements.lock ./
-RUN pip install --no-cache-dir -r requirements.lock
 COPY . .
-RUN pip install --no-cache-dir --no-deps -e .
+# The package as a wheel, with only what it and the dashboard need, at the lock's versions
+# (the lock also pins the demo and test extras, which the image does not carry).
+RUN pip install --no-cache-dir --constraint requirements.lock ".[dashboard]"
 
 ENV OUTCROP_DB=/data/outcrop.duckdb \
     OUTCROP_SERVER__HOST=0.0.0.0
