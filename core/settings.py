@@ -116,6 +116,9 @@ class AttributionSettings(_Section):
         # fields inside a JSON-object attribute: OpenInference's LangChain `metadata`
         "metadata.tenant_id",
         "metadata.tenant",
+        # Langfuse SDK: metadata values, JSON-encoded (decoded when read)
+        "langfuse.observation.metadata.tenant",
+        "langfuse.trace.metadata.tenant",
     )
     route: tuple[str, ...] = (
         "route",
@@ -123,6 +126,8 @@ class AttributionSettings(_Section):
         "llm.route",
         "traceloop.association.properties.route",
         "metadata.route",
+        "langfuse.observation.metadata.route",
+        "langfuse.trace.metadata.route",
     )
     workflow: tuple[str, ...] = (
         "workflow.name",
@@ -130,12 +135,16 @@ class AttributionSettings(_Section):
         "traceloop.workflow.name",
         "traceloop.association.properties.workflow",
         "metadata.workflow",
+        "langfuse.observation.metadata.workflow",
+        "langfuse.trace.metadata.workflow",
     )
     feature: tuple[str, ...] = (
         "feature",
         "app.feature",
         "traceloop.association.properties.feature",
         "metadata.feature",
+        "langfuse.observation.metadata.feature",
+        "langfuse.trace.metadata.feature",
     )
     user_id: tuple[str, ...] = (
         "user.id",

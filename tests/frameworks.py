@@ -219,6 +219,77 @@ def run_langchain_openinference(scenario: str, endpoint_url: str) -> list[SpanRe
     return _run_langchain_under(LangChainInstrumentor(), scenario, endpoint_url)
 
 
+# --- Langfuse SDK (v3+, OTel-based) ---------------------------------------------------------
+
+
+@contextmanager
+def _langfuse_client() -> Iterator[tuple[Any, InMemorySpanExporter]]:
+    """A Langfuse client exporting to memory. Langfuse keeps one client per public key for
+    the process, so each capture gets a fresh key; its host is a closed loopback port, so
+    anything it sends besides spans fails locally instead of leaving the machine."""
+    import uuid
+
+    from langfuse import Langfuse
+
+    # Langfuse adds its own span processor exporting to `span_exporter`: no second one here.
+    provider = TracerProvider(resource=Resource.create(dict(RESOURCE)))
+    exporter = InMemorySpanExporter()
+    client = Langfuse(
+        public_key=f"pk-lf-{uuid.uuid4().hex}",
+        secret_key="sk-lf-test",
+        host="http://127.0.0.1:9",
+        tracer_provider=provider,
+        span_exporter=exporter,
+        environment="test",
+    )
+    try:
+        yield client, exporter
+    finally:
+        client.flush()
+        client.shutdown()
+
+
+def run_langfuse_langchain(scenario: str, endpoint_url: str) -> list[SpanRecord]:
+    """LangChain with Langfuse's callback handler; tenant and route in the run metadata."""
+    from langfuse.langchain import CallbackHandler
+
+    with _langfuse_client() as (client, exporter):
+        handler = CallbackHandler(public_key=client._resources.public_key)
+        _langchain_call(scenario, endpoint_url, callbacks=[handler])
+        client.flush()
+        return [span_record(span) for span in exporter.get_finished_spans()]
+
+
+def run_langfuse_decorator(scenario: str, endpoint_url: str) -> list[SpanRecord]:
+    """A function under Langfuse's @observe(as_type="generation") calling Converse itself and
+    reporting Bedrock's usage the way Langfuse's docs map it; tenant in the trace metadata
+    (propagate_attributes, Langfuse v4+'s replacement for update_current_trace)."""
+    from langfuse import observe, propagate_attributes
+
+    from tests.producers import _MESSAGES, bedrock_client
+
+    with _langfuse_client() as (client, exporter):
+        bedrock = bedrock_client(endpoint_url)
+
+        @observe(as_type="generation", name="bedrock-converse")
+        def converse() -> None:
+            with propagate_attributes(metadata={"tenant": TENANT, "route": ROUTE}):
+                usage = bedrock.converse(modelId=MODEL, messages=_MESSAGES)["usage"]
+            client.update_current_generation(
+                model=MODEL,
+                usage_details={
+                    "input": usage["inputTokens"],
+                    "output": usage["outputTokens"],
+                    "cache_read_input_tokens": usage.get("cacheReadInputTokens", 0),
+                    "cache_creation_input_tokens": usage.get("cacheWriteInputTokens", 0),
+                },
+            )
+
+        _swallow(lambda: converse(langfuse_public_key=client._resources.public_key))  # type: ignore[call-arg]
+        client.flush()
+        return [span_record(span) for span in exporter.get_finished_spans()]
+
+
 # --- registry --------------------------------------------------------------------------
 
 
@@ -226,6 +297,7 @@ def run_langchain_openinference(scenario: str, endpoint_url: str) -> list[SpanRe
 class Framework:
     run: Callable[[str, str], list[SpanRecord]]
     llm_span_name: Callable[[SpanRecord], bool]  # which captured span is the model call
+    scenarios: tuple[str, ...] = tuple(FRAMEWORK_SCENARIOS)
 
 
 FRAMEWORKS: dict[str, Framework] = {
@@ -233,6 +305,11 @@ FRAMEWORKS: dict[str, Framework] = {
     "openlit": Framework(run_openlit, lambda rec: rec.name.startswith("chat ")),
     "langchain_openllmetry": Framework(run_langchain_openllmetry, lambda rec: rec.name == "ChatBedrockConverse.chat"),
     "langchain_openinference": Framework(run_langchain_openinference, lambda rec: rec.name == "ChatBedrockConverse"),
+    "langfuse_langchain": Framework(run_langfuse_langchain, lambda rec: rec.name == "ChatBedrockConverse"),
+    # A decorated function that streams would have to assemble usage itself: not covered.
+    "langfuse_decorator": Framework(
+        run_langfuse_decorator, lambda rec: rec.name == "bedrock-converse", ("converse_cached", "throttle")
+    ),
 }
 
 
@@ -257,7 +334,7 @@ def write_inputs(producers: tuple[str, ...] = ()) -> None:
     from tests.producers import GOLDEN_DIR, write_span
 
     for producer in producers or tuple(FRAMEWORKS):
-        for scenario in FRAMEWORK_SCENARIOS:
+        for scenario in FRAMEWORKS[producer].scenarios:
             spans = run_framework(producer, scenario)
             write_span(GOLDEN_DIR / f"{producer}_{scenario}.input.json", llm_span(producer, spans))
             if producer == "strands" and scenario == "converse_cached":
