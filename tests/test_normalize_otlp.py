@@ -260,3 +260,16 @@ def test_openllmetry_langchain_input_includes_cache_without_a_total() -> None:
     }
     call = _call(attrs, scope="opentelemetry.instrumentation.langchain")
     assert (call.input_tokens, call.cache_read_tokens, call.cache_write_tokens) == (1000, 3000, 200)
+
+
+def test_framework_in_gen_ai_system_gives_way_to_the_request_target() -> None:
+    # A framework name where the provider belongs; the model id says nothing (an
+    # Anthropic-style name), but the request went to a Bedrock runtime endpoint.
+    attrs = {
+        "gen_ai.operation.name": "chat",
+        "gen_ai.system": "langchain",
+        "gen_ai.request.model": "claude-3-5-haiku",
+        "server.address": "bedrock-runtime.eu-west-1.amazonaws.com",
+    }
+    call = _call(attrs, scope="my.app")
+    assert (call.provider, call.region) == ("aws.bedrock", "eu-west-1")

@@ -7,8 +7,8 @@ installed convention packages, checked rather than remembered:
   and `gen_ai.system` / `prompt_tokens` / `completion_tokens` are the deprecated ones).
 - OpenInference: `openinference.semconv.trace.SpanAttributes`.
 - OpenLLMetry / Traceloop: `opentelemetry.semconv_ai.SpanAttributes`.
-- OpenLIT, Strands Agents, Langfuse: their published source (not installed here);
-  see the golden files marked hand-built in tests/testdata/otlp/.
+- OpenLIT, Strands Agents, LangChain, Langfuse: spans their packages sent (captured by
+  tests/frameworks.py; versions in the README, rules per producer in docs/producers.md).
 """
 
 from __future__ import annotations

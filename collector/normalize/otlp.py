@@ -1,8 +1,10 @@
 """OTLP span → canonical `llm_calls` row, whatever GenAI convention the producer used.
 
 Pure: no I/O, no clock. Attribute names live in `genai`; the unit and token-counting
-choices below are per producer, decided by the instrumentation scope name, because
-producers disagree (e.g. on whether input tokens include cached ones). Bad attribute values become NULL, never errors,
+choices below are per producer, because producers disagree (e.g. on whether input tokens
+include cached ones): decided from evidence on the span where it has some (a total, the
+span's shape), else by the instrumentation scope name. docs/producers.md has the rules
+per producer. Bad attribute values become NULL, never errors,
 with one exception: a token count outside [0, max_tokens] refuses the span
 (`genai.ImplausibleTokens`), because no call has it and stored it would poison every sum.
 """
@@ -172,9 +174,16 @@ def _provider(attrs: Mapping[str, Any], scope: str, model_id: str | None) -> str
         bedrock_scope
         or looks_like_bedrock(model_id)
         or as_text(attrs.get(g.RPC_SERVICE)) in g.BEDROCK_RUNTIME_SERVICES
+        or _bedrock_host(attrs)
     ):
         return "aws.bedrock"
     return None
+
+
+def _bedrock_host(attrs: Mapping[str, Any]) -> bool:
+    """The request went to a Bedrock runtime endpoint (server.address)."""
+    host = first_text(attrs, g.SERVER_ADDRESS)
+    return host is not None and g.BEDROCK_HOST.match(host.lower()) is not None
 
 
 def _span_name_operation(name: Any) -> str | None:
