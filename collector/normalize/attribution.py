@@ -107,7 +107,7 @@ def _json_field(source: Mapping[str, Any], key: str) -> Any:
         raw = source.get(attribute)
         if not isinstance(raw, str) or not raw.lstrip().startswith("{"):
             continue
-        node: Any = _json_object(raw)
+        node: Any = json_object(raw)
         if field in node:
             return node[field]
         for part in field.split("."):
@@ -117,8 +117,16 @@ def _json_field(source: Mapping[str, Any], key: str) -> Any:
     return None
 
 
+def json_object(raw: Any) -> dict[str, Any]:
+    """A JSON-object attribute as a dict: a kvlist value already is one; a string is
+    parsed (bounded, cached); anything else, or JSON that is not an object, is empty."""
+    if isinstance(raw, dict):
+        return raw
+    return _parsed_object(raw) if isinstance(raw, str) else {}
+
+
 @functools.lru_cache(maxsize=256)
-def _json_object(raw: str) -> dict[str, Any]:
+def _parsed_object(raw: str) -> dict[str, Any]:
     """Parsed once per distinct string: the spans of one run share their metadata."""
     if len(raw) > MAX_JSON_CHARS:
         return {}

@@ -11,7 +11,6 @@ with one exception: a token count outside [0, max_tokens] refuses the span
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -21,6 +20,7 @@ from outcrop.collector.normalize import genai as g
 from outcrop.collector.normalize.attribution import (
     KeyPlan,
     ResourceAttribution,
+    json_object,
     key_plan,
     resource_attribution,
     stated_attribution,
@@ -428,7 +428,7 @@ def input_includes_cache(scope: str, provider: str | None) -> bool:
 
 
 def _langfuse_usage(raw: Any, max_tokens: int) -> Usage:
-    details = _json_object(raw)
+    details = json_object(raw)
 
     def pick(field: str) -> int | None:
         key, value = g.first_item(details, g.LANGFUSE_USAGE_KEYS[field])
@@ -437,18 +437,6 @@ def _langfuse_usage(raw: Any, max_tokens: int) -> Usage:
     return Usage(
         pick("input"), pick("output"), pick("cache_read"), pick("cache_write"), pick("reasoning")
     )
-
-
-def _json_object(raw: Any) -> dict[str, Any]:
-    if isinstance(raw, dict):
-        return raw
-    if not isinstance(raw, str):
-        return {}
-    try:
-        parsed = json.loads(raw)
-    except ValueError:
-        return {}
-    return parsed if isinstance(parsed, dict) else {}
 
 
 # --- time to first token ----------------------------------------------------------------
