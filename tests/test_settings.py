@@ -27,7 +27,7 @@ def _keys(model: type[BaseModel], prefix: str = "") -> list[str]:
         if inner is not None:
             suffix = "[]." if _is_sequence(field.annotation) else "."
             if _is_mapping(field.annotation):
-                suffix = ".<arn>."
+                suffix = ".<arn>." if key == "profiles.map" else ".<name>."
             keys.extend(_keys(inner, key + suffix))
     return keys
 
