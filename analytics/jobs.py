@@ -58,15 +58,24 @@ def rebuild_rollups_job(store: WriteStore, settings: Settings, now: datetime) ->
     return _from_outcome(outcome)
 
 
+def alerts_job(store: WriteStore, settings: Settings, now: datetime) -> JobResult:
+    """Evaluate the alert rules as of `now`; rows_written counts the instances changed."""
+    from outcrop.analytics.alerts import evaluate_alerts
+
+    outcome = evaluate_alerts(store, settings, now)
+    return JobResult(len(outcome["changes"]), None, now)
+
+
 JOBS: dict[str, Job] = {
     "rollups": rollups_job,
     "rebuild_rollups": rebuild_rollups_job,
+    "alerts": alerts_job,
 }
 # Jobs that run on their own schedule; rebuild_rollups is on demand only.
-SCHEDULED: tuple[str, ...] = ("rollups",)
+SCHEDULED: tuple[str, ...] = ("rollups", "alerts")
 # Every job, for `outcrop jobs run --all`: the rebuild first, since it rewrites what the
 # incremental rollups would, which then find nothing left and cost one quick pass.
-EVERY_JOB: tuple[str, ...] = ("rebuild_rollups", "rollups")
+EVERY_JOB: tuple[str, ...] = ("rebuild_rollups", "rollups", "alerts")
 assert sorted(EVERY_JOB) == sorted(JOBS), "EVERY_JOB must name each job once"
 
 

@@ -56,7 +56,7 @@ def _adapt(fn: Callable[[WriteStore, datetime], Any]) -> Job:
 
 
 def _intervals(settings: Settings) -> dict[str, float]:
-    return {"rollups": settings.jobs.rollup_interval_seconds}
+    return {"rollups": settings.jobs.rollup_interval_seconds, "alerts": settings.alerts.evaluate_seconds}
 
 
 def start_scheduler(

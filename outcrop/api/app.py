@@ -185,6 +185,32 @@ class ApiHandlers:
             raise QueryError("names must be a list of job names, or null for all")
         return _json(run_jobs(self.store, self.settings, names, self.clock()))
 
+    def alerts(self, request: Request, body: dict[str, Any]) -> Response:
+        """`outcrop alerts …` while the server owns the file: evaluate, list, ack, silence."""
+        self._require_admin(request)
+        from outcrop.analytics import alerts
+        from outcrop.analytics.queries import parse_time
+
+        action = request.path_params["action"]
+        if action not in ("evaluate", "list", "ack", "silence"):
+            raise QueryError(f"unknown alerts action {action!r}; known: evaluate, list, ack, silence")
+        now = self.clock()
+        if action == "evaluate":
+            at = parse_time(body["at"], "at") if body.get("at") is not None else now
+            return _json(alerts.evaluate_alerts(self.store, self.settings, at))
+        if action == "list":
+            return _json(alerts.list_alerts(self.store, str(body.get("state", "firing"))))
+        alert_id = body.get("alert_id")
+        if not isinstance(alert_id, int) or isinstance(alert_id, bool):
+            raise QueryError(f"alert_id must be a whole number, got {alert_id!r}")
+        if action == "ack":
+            return _json(alerts.ack_alert(self.store, alert_id, now))
+        comment = body.get("comment")
+        if comment is not None and not isinstance(comment, str):
+            raise QueryError("comment must be text")
+        until = parse_time(body.get("until"), "until")
+        return _json(alerts.silence_alert(self.store, alert_id, until, comment, now))
+
 
 def _json(value: Any, status: int = 200) -> Response:
     return Response(to_json(value), status_code=status, media_type="application/json")
@@ -230,5 +256,6 @@ def create_api(handlers: ApiHandlers) -> Starlette:
             Route("/v1/sql", _guard(h.sql, True, p), methods=["POST"]),
             Route("/v1/admin/ingest", _guard(h.ingest, True, p), methods=["POST"]),
             Route("/v1/admin/jobs", _guard(h.jobs, True, p), methods=["POST"]),
+            Route("/v1/admin/alerts/{action}", _guard(h.alerts, True, p), methods=["POST"]),
         ]
     )

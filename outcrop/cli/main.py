@@ -10,7 +10,7 @@ from types import ModuleType
 
 import duckdb
 
-from outcrop.cli import demo, ingest, jobs, report, serve, sql
+from outcrop.cli import alerts, demo, ingest, jobs, report, serve, sql
 from outcrop.cli.access import add_db_argument
 from outcrop.core.errors import OutcropError
 from outcrop.core.settings import ConfigError
@@ -35,6 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
         run: Callable[[argparse.Namespace], int] = module.run
         p.set_defaults(func=run)
     jobs.add_parser(sub)
+    alerts.add_parser(sub)
     return parser
 
 

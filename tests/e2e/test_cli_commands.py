@@ -53,7 +53,8 @@ def test_ingest_jobs_and_report_on_the_file(logs: Path, db_path: str) -> None:
     assert json.loads(again.stdout)[0]["records"] == 0  # already ingested: nothing read twice
     jobs = outcrop("jobs", "run", "--all", "--db", db_path, "--format", "json")
     assert jobs.returncode == 0, jobs.stdout + jobs.stderr
-    assert [(r["job"], r["status"]) for r in json.loads(jobs.stdout)] == [("rebuild_rollups", "ok"), ("rollups", "ok")]
+    assert [(r["job"], r["status"]) for r in json.loads(jobs.stdout)] == [
+        ("rebuild_rollups", "ok"), ("rollups", "ok"), ("alerts", "ok")]
     usage = _usage(db_path)
     # the samples' README: 1000 uncached + 3000 cache-read + 200 output for acme;
     # 6200 uncached + 4096 cache-write + 850 output through the profile mapped to 'contracts'
