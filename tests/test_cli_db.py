@@ -49,5 +49,5 @@ def test_outcrop_db_beats_the_toml_and_the_flag_beats_both(tmp_path: Path) -> No
 def test_without_flag_or_variable_the_toml_decides_for_writes_too(tmp_path: Path) -> None:
     result = run_outcrop("jobs", "run", "--format", "json", env=_env(tmp_path))
     assert result.returncode == 0, result.stderr
-    assert [r["job"] for r in json.loads(result.stdout)] == ["rollups"]
+    assert [r["job"] for r in json.loads(result.stdout)] == ["rollups", "alerts"]  # the scheduled jobs
     assert Path(tmp_path / "from-toml.duckdb").exists()

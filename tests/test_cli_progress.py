@@ -93,4 +93,4 @@ def test_no_progress_without_a_terminal_or_with_json(logs: Path, db_path: str) -
     assert json.loads(piped.stdout)[0]["records"] == 2
     code, out, err = _with_terminal_stderr("jobs", "run", "--db", db_path, "--format", "json")
     assert code == 0 and err == ""
-    assert [r["job"] for r in json.loads(out)] == ["rollups"]
+    assert [r["job"] for r in json.loads(out)] == ["rollups", "alerts"]  # the scheduled jobs
