@@ -328,6 +328,40 @@ class AlertRule(_Section):
         return by
 
 
+# The keys a budget's scope may filter on: the rollups keep them, so spend is read from them.
+BUDGET_SCOPE_KEYS = ("tenant", "workflow", "route")
+
+
+class BudgetScope(_Section):
+    tenant: str | None = Field(None, min_length=1)
+    workflow: str | None = Field(None, min_length=1)
+    route: str | None = Field(None, min_length=1)
+
+    def where(self) -> dict[str, str]:
+        """The scope as a named-query `where`: only the keys that are set."""
+        return {k: v for k in BUDGET_SCOPE_KEYS if (v := getattr(self, k)) is not None}
+
+
+class AlertBudget(_Section):
+    name: str = Field(min_length=1)
+    scope: BudgetScope = BudgetScope()
+    period: Literal["day", "month"]
+    limit_usd: float = Field(gt=0)
+    thresholds: tuple[float, ...] = (0.5, 0.8, 1.0)
+    channels: tuple[str, ...] = ()
+    severity: Literal["info", "warning", "critical"] = "warning"
+
+    @field_validator("thresholds")
+    @classmethod
+    def _thresholds(cls, thresholds: tuple[float, ...]) -> tuple[float, ...]:
+        # shares of the limit; above 1 is allowed (an overrun alarm at 120%), 0 or less is not
+        if not thresholds or any(not 0 < t <= 10 for t in thresholds):
+            raise ValueError("thresholds must be shares of limit_usd, each above 0 and at most 10")
+        if len(set(thresholds)) != len(thresholds):
+            raise ValueError("a threshold is named twice")
+        return tuple(sorted(thresholds))
+
+
 class AlertsSettings(_Section):
     evaluate_seconds: float = Field(60.0, gt=0, le=_MAX_INTERVAL_SECONDS)
     # how long one delivery attempt may take; a hanging receiver costs at most this per attempt
@@ -335,25 +369,21 @@ class AlertsSettings(_Section):
     delivery_attempts: int = Field(3, ge=1, le=10)
     channels: dict[str, AlertChannel] = {}
     rules: tuple[AlertRule, ...] = ()
-
-    @model_validator(mode="before")
-    @classmethod
-    def _not_yet(cls, data: Any) -> Any:
-        # budgets are part of the documented interface but not built: say so, not "unknown"
-        if isinstance(data, dict) and "budgets" in data:
-            raise ValueError("alerts.budgets is not supported yet")
-        return data
+    budgets: tuple[AlertBudget, ...] = ()
 
     @model_validator(mode="after")
     def _references(self) -> AlertsSettings:
-        names = [r.name for r in self.rules]
+        # budgets and rules share one name space: both name their alert instances
+        names = [r.name for r in self.rules] + [b.name for b in self.budgets]
         twice = sorted({n for n in names if names.count(n) > 1})
         if twice:
-            raise ValueError(f"alert rule name(s) used twice: {', '.join(twice)}")
-        for rule in self.rules:
-            missing = [c for c in rule.channels if c not in self.channels]
+            raise ValueError(f"alert rule or budget name(s) used twice: {', '.join(twice)}")
+        named = [("rule", r.name, r.channels) for r in self.rules]
+        named += [("budget", b.name, b.channels) for b in self.budgets]
+        for what, name, channels in named:
+            missing = [c for c in channels if c not in self.channels]
             if missing:
-                raise ValueError(f"alert rule {rule.name!r} names unknown channel(s) {', '.join(missing)}")
+                raise ValueError(f"alert {what} {name!r} names unknown channel(s) {', '.join(missing)}")
         return self
 
 

@@ -298,7 +298,10 @@ def test_sns_channel_publishes_to_the_topic(store: Store, aws_env: str) -> None:
 @pytest.mark.parametrize(("alerts", "expected"), [
     ({"rules": [{"name": "d", "kind": "drift"}]}, "rule kind 'drift' is not supported yet"),
     ({"rules": [{"name": "c", "kind": "capacity"}]}, "rule kind 'capacity' is not supported yet"),
-    ({"budgets": [{"name": "b"}]}, "alerts.budgets is not supported yet"),
+    ({"budgets": [{"name": "b", "period": "month", "limit_usd": 1, "limits": 2}]},
+     "unknown configuration key 'alerts.budgets.0.limits'"),
+    ({"budgets": [{"name": "b", "period": "month", "limit_usd": 1, "scope": {"model": "m"}}]},
+     "unknown configuration key 'alerts.budgets.0.scope.model'"),
     ({"rules": [{"name": "x", "kind": "throttle_rate", "channels": ["nope"]}]}, "unknown channel(s) nope"),
     ({"rules": [{"name": "x", "kind": "throttle_rate", "by": ["colour"]}]}, "unknown group key(s) colour"),
     ({"channels": {"ops": {"type": "sns", "url": "http://x"}}}, "an sns channel takes topic_arn"),
