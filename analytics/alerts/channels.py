@@ -13,14 +13,14 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 import orjson
 from tenacity import RetryError, Retrying, stop_after_attempt, wait_exponential
 
 from outcrop.core.clock import utcnow
-from outcrop.core.settings import AlertChannel, AlertRule, Settings
+from outcrop.core.settings import AlertChannel, Settings
 
 log = logging.getLogger(__name__)
 
@@ -30,11 +30,26 @@ _MAX_WORKERS = 8
 _MAX_ERROR_CHARS = 500
 
 
+class NoticeRule(Protocol):
+    """What a notification needs of what fired: an alert rule or a budget's threshold."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def severity(self) -> str: ...
+    @property
+    def threshold(self) -> float: ...
+    @property
+    def channels(self) -> tuple[str, ...]: ...
+
+
 @dataclass(frozen=True, slots=True)
 class Notification:
     alert_id: int
     event: str  # firing | renotify | resolved
-    rule: AlertRule
+    rule: NoticeRule
     group: dict[str, Any]
     state: str
     value: float | None

@@ -21,7 +21,7 @@ from typing import Any, Protocol
 
 import duckdb
 
-from outcrop.analytics.alerts.channels import Notification, deliver_all
+from outcrop.analytics.alerts.channels import NoticeRule, Notification, deliver_all
 from outcrop.analytics.alerts.lifecycle import OPEN_STATES, Open, Step, step
 from outcrop.core.errors import QueryError
 from outcrop.core.settings import ALERT_GROUP_KEYS, AlertRule, Settings
@@ -48,13 +48,21 @@ class Sample:
 def evaluate_alerts(store: WriteStore, settings: Settings, at: datetime,
                     backoff_seconds: float = 0.5) -> dict[str, Any]:
     """Evaluate every rule as of `at`; record changes, then deliver their notifications."""
-    rules = settings.alerts.rules
-    changes, notices = store.write(lambda con: _evaluate_rules(con, rules, at))
+    from outcrop.analytics.alerts.budgets import evaluate_budgets
+
+    rules, budgets = settings.alerts.rules, settings.alerts.budgets
+
+    def run(con: duckdb.DuckDBPyConnection) -> tuple[list[dict[str, Any]], list[Notification]]:
+        changes, notices = _evaluate_rules(con, rules, at)
+        budget_changes, budget_notices = evaluate_budgets(con, budgets, at)
+        return changes + budget_changes, notices + budget_notices
+
+    changes, notices = store.write(run)
     deliveries = deliver_all(notices, settings, backoff_seconds)
     if deliveries:
         store.write(lambda con: con.executemany(load_sql("alerts/insert_delivery.sql"), deliveries))
     failed = sum(1 for d in deliveries if not d[6])
-    return {"evaluated_at": at, "rules": len(rules), "changes": changes,
+    return {"evaluated_at": at, "rules": len(rules), "budgets": len(budgets), "changes": changes,
             "notifications": len(notices), "delivery_attempts": len(deliveries), "failed_attempts": failed}
 
 
@@ -64,7 +72,7 @@ def _evaluate_rules(con: duckdb.DuckDBPyConnection, rules: Sequence[AlertRule],
     notices: list[Notification] = []
     for rule in rules:
         samples = _samples(con, rule, at)
-        opened = _open_instances(con, rule.name)
+        opened = open_instances(con, rule.name)
         for key in sorted(set(samples) | set(opened)):
             sample = samples.get(key)
             current = opened.get(key)
@@ -99,7 +107,7 @@ def group_key(group: dict[str, Any]) -> str:
     return json.dumps(group, sort_keys=True, separators=(",", ":"))
 
 
-def _open_instances(con: duckdb.DuckDBPyConnection, rule: str) -> dict[str, tuple[int, Open]]:
+def open_instances(con: duckdb.DuckDBPyConnection, rule: str) -> dict[str, tuple[int, Open]]:
     rows = con.execute(load_sql("alerts/open_instances.sql"), [rule]).fetchall()
     return {key: (alert_id, Open(state, started, fired, notified, acked, silenced))
             for alert_id, key, state, started, fired, notified, acked, silenced in rows}
@@ -111,6 +119,13 @@ def _apply(con: duckdb.DuckDBPyConnection, rule: AlertRule, key: str, group: dic
     value = sample.value if sample else None
     requests = sample.requests if sample else 0
     message = _message(rule, group, sample, outcome.state)
+    return record_step(con, rule, key, group, value, requests, message, current, outcome, at)
+
+
+def record_step(con: duckdb.DuckDBPyConnection, rule: NoticeRule, key: str, group: dict[str, Any],
+                value: float | None, requests: int, message: str, current: tuple[int, Open] | None,
+                outcome: Step, at: datetime) -> tuple[dict[str, Any], Notification | None]:
+    """Write one lifecycle step of an instance (new or open) and its event; the notice to send."""
     if current is None:
         (alert_id,) = con.execute(load_sql("alerts/insert_instance.sql"), [
             rule.name, rule.kind, key, outcome.state, rule.severity, value, rule.threshold, requests,

@@ -17,6 +17,7 @@ from outcrop.analytics.report import KINDS, RunQuery, build_report
 from outcrop.cli.access import cli_settings, query_runner
 from outcrop.cli.formatting import FORMATS, format_table
 from outcrop.core.clock import utcnow
+from outcrop.core.settings import Settings
 
 HELP = "usage, latency, cost and capacity tables"
 
@@ -27,12 +28,29 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     settings = cli_settings(args)
+    if args.kind == "budgets":
+        return run_budgets_command(args, query_runner(args.db, settings), settings)
     return run_report_command(args, query_runner(args.db, settings))
+
+
+def run_budgets_command(args: argparse.Namespace, run_query_fn: RunQuery, settings: Settings) -> int:
+    """`outcrop report budgets [--at TIME]`: each budget's period as of --at (default: now)."""
+    from outcrop.analytics.alerts.budgets import budget_rows
+
+    try:
+        at = parse_time(args.at, "--at") if args.at else utcnow()
+        table = budget_rows(run_query_fn, settings.alerts.budgets, at)
+    except (QueryError, ValueError) as exc:
+        print(f"outcrop report: {exc}", file=sys.stderr)
+        return 2
+    sys.stdout.write(format_table(table, args.fmt, human=True))
+    return 0
 
 
 def add_report_arguments(parser: argparse.ArgumentParser) -> None:
     """Arguments of `outcrop report` (the caller adds --db and the like)."""
-    parser.add_argument("kind", choices=KINDS, help="which report")
+    parser.add_argument("kind", choices=(*KINDS, "budgets"), help="which report")
+    parser.add_argument("--at", help="budgets: ISO 8601 UTC time to report as of (default: now)")
     parser.add_argument("--from", dest="start", help="start, ISO 8601 UTC (default: 24h ago)")
     parser.add_argument("--to", dest="end", help="end, ISO 8601 UTC (default: now)")
     parser.add_argument("--by", default="", help=f"comma-separated group keys from {','.join(GROUP_KEYS)}")
