@@ -158,3 +158,21 @@ def test_report_budgets_through_the_running_server(server_factory: Any, db_path:
     (row,) = json.loads(capsys.readouterr().out)
     assert (row["scope"], row["spent_usd"], row["share"], row["breach_date"]) == ("all", 90.0, 0.225, None)
     assert row["forecast_usd"] == pytest.approx(310.0)  # under $400: no breach this month
+
+
+def test_weekday_pattern_with_two_weeks_of_history(store: Store, hook: Receiver) -> None:
+    """$10 each weekday, nothing at weekends, from Monday 2 November: by Thursday 10 December
+    four full weeks of history give weekday factors 1.4 (10 / (50/7)) and weekend 0. December's
+    7 weekdays so far cost $70; the 16 weekdays left add $160: forecast $230 (linear: $241.11).
+    $195 is reached halfway through the 13th weekday left, Monday the 28th (linear: the 26th)."""
+    settings = settings_for(hook.url, limit_usd=195.0)
+    first = datetime(2026, 11, 2)
+    weekdays = [first + timedelta(days=i) for i in range(60) if (first + timedelta(days=i)).weekday() < 5]
+    rows = [{"call_id": f"wd-{d:%Y%m%d}", "ts": d + timedelta(hours=12), "tenant": "acme", "model": MODEL,
+             "input_tokens": 1_000_000, "output_tokens": 0} for d in weekdays]
+    store.write(lambda con: insert_calls(con, rows, first))
+    store.write(lambda con: run_rollups(con, settings.pricing, datetime(2027, 1, 2)))
+    evaluate_alerts(store, settings, datetime(2026, 12, 10))
+    (row,) = [r for r in list_alerts(store, "all") if r["group"]["threshold"] == "forecast"]
+    assert row["value"] == pytest.approx(230 / 195)
+    assert "runs out on the 28th (2026-12-28); forecast $230.00 of $195.00" in row["message"]

@@ -5,8 +5,9 @@ Spend is the named query `cost` (the rollups' cost, the one pricing) over
 [period start, at), with `at` cut to its minute: the rollups count by minute, so a
 minute-aligned `at` sees exactly the spend with ts < at and an evaluation as of a past
 time gives that time's answer. The forecast is linear on the elapsed part of the period
-(spend / elapsed time, projected to the period end); the day-of-week pattern the issue
-asks for once there are 14 days of history is not built yet.
+(spend / elapsed time, projected to the period end) until there are 14 days of history;
+from then on a month's forecast follows the day-of-week pattern of the last 28 complete
+days (`weekday_forecast`), so a weekday-heavy burn is not averaged with idle weekends.
 
 Each threshold's instance has the period in its group, so it fires once per period (it
 is never re-notified) and a new period starts with no open instances; an instance of an
@@ -18,7 +19,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import duckdb
@@ -36,6 +37,8 @@ BUDGET_COLUMNS = ("name", "period", "scope", "spent_usd", "limit_usd", "share", 
 # once per period: longer than any period, so a still-crossed threshold is never re-notified
 _NEVER_RENOTIFY_MINUTES = 10**9
 _FORECAST = "forecast"
+HISTORY_DAYS = 28  # the weekday pattern is read from the last four complete weeks
+MIN_HISTORY_DAYS = 14  # two of each weekday before the pattern is trusted
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,13 +102,86 @@ def linear_forecast(spent: float, start: datetime, end: datetime, at: datetime,
     return forecast, start + timedelta(seconds=limit / rate)
 
 
+def weekday_factors(daily: dict[date, float], today: date) -> list[float] | None:
+    """Each weekday's mean spend over the last HISTORY_DAYS complete days, as a share of the
+    mean day (Monday first); None with under MIN_HISTORY_DAYS of history or no spend."""
+    known = [d for d in daily if today - timedelta(days=HISTORY_DAYS) <= d < today]
+    if not known or min(known) > today - timedelta(days=MIN_HISTORY_DAYS):
+        return None
+    days = [min(known) + timedelta(days=i) for i in range((today - min(known)).days)]
+    overall = sum(daily.get(d, 0.0) for d in days) / len(days)
+    if overall <= 0:
+        return None
+    factors = []
+    for weekday in range(7):
+        same = [daily.get(d, 0.0) for d in days if d.weekday() == weekday]
+        factors.append(sum(same) / len(same) / overall if same else 1.0)
+    return factors
+
+
+def weekday_forecast(spent: float, start: datetime, end: datetime, at: datetime, limit: float,
+                     factors: list[float]) -> tuple[float, datetime | None] | None:
+    """Spend at period end and the limit's crossing when each day burns base x its weekday's
+    factor, base fitted to the spend so far; None when the elapsed days weigh nothing."""
+    days = [start + timedelta(days=i) for i in range((end - start).days)]
+    elapsed = sum(factors[d.weekday()] * _overlap(d, start, at) for d in days)
+    if elapsed <= 0:
+        return None
+    base = spent / elapsed  # USD on a day of factor 1
+    forecast = spent + base * sum(factors[d.weekday()] * _overlap(d, at, end) for d in days)
+    if spent >= limit:  # already crossed: when, at the period's average rate
+        return forecast, linear_forecast(spent, start, end, at, limit)[1]
+    left = limit - spent
+    for d in days:
+        share = _overlap(d, at, end)
+        per_day = base * factors[d.weekday()]
+        if share <= 0 or per_day <= 0:
+            continue
+        if per_day * share >= left:
+            return forecast, max(d, at) + timedelta(days=left / per_day)
+        left -= per_day * share
+    return forecast, None
+
+
+def _overlap(day: datetime, lo: datetime, hi: datetime) -> float:
+    """The share of the day [day, day + 1) that lies in [lo, hi)."""
+    seconds = (min(day + timedelta(days=1), hi) - max(day, lo)).total_seconds()
+    return max(seconds, 0.0) / 86400
+
+
 def budget_status(run: RunQuery, budget: AlertBudget, at: datetime) -> BudgetStatus:
     """Spend so far and the forecast of one budget as of `at`."""
     at = floor_to(at, timedelta(minutes=1))
     start, end, label = period_bounds(budget.period, at)
     spent = _spend(run, budget, start, at) if at > start else 0.0
     forecast, breach_at = linear_forecast(spent, start, end, at, budget.limit_usd)
+    if budget.period == "month" and at > start:
+        # a day's pattern does not change within the day: only a month's forecast uses it
+        today = at.date()
+        factors = weekday_factors(_daily_spend(run, budget, today - timedelta(days=HISTORY_DAYS), today), today)
+        patterned = weekday_forecast(spent, start, end, at, budget.limit_usd, factors) if factors else None
+        if patterned is not None:
+            forecast, breach_at = patterned
     return BudgetStatus(budget, label, start, end, spent, forecast, breach_at)
+
+
+def _daily_spend(run: RunQuery, budget: AlertBudget, lo: date, hi: date) -> dict[date, float]:
+    params = {"from": f"{lo.isoformat()}T00:00:00Z", "to": f"{hi.isoformat()}T00:00:00Z", "grain": "1d",
+              "by": [], "where": budget.scope.where()}
+    table = run("timeseries", params)
+    daily: dict[date, float] = {}
+    for bucket, cost in zip(table.column("bucket").to_pylist(), table.column("cost_usd").to_pylist(),
+                            strict=True):
+        day = _day(bucket)
+        daily[day] = daily.get(day, 0.0) + (cost or 0.0)
+    return daily
+
+
+def _day(value: Any) -> date:
+    # a local read gives a datetime; the read API may give ISO text
+    if isinstance(value, datetime):
+        return value.date()
+    return datetime.fromisoformat(str(value).replace("Z", "+00:00")).date()
 
 
 def _spend(run: RunQuery, budget: AlertBudget, start: datetime, at: datetime) -> float:
