@@ -92,7 +92,8 @@ def run(spans: int) -> None:
             proc.wait(30)
     idle_p50, idle_max = _percentile(idle, 0.5), max(idle)
     worst = max(during) if during else float("nan")
-    print(f"one export of {spans:,} spans ({len(body) / 1e6:.1f} MB gzip, {inflated / 1e6:.0f} MB inflated) answered in {timing['export_s']:.2f} s")
+    size = f"{len(body) / 1e6:.1f} MB gzip, {inflated / 1e6:.0f} MB inflated"
+    print(f"one export of {spans:,} spans ({size}) answered in {timing['export_s']:.2f} s")
     print(f"/healthz idle:   p50 {idle_p50:.1f} ms, max {idle_max:.1f} ms  (baseline, {len(idle)} calls)")
     print(f"/healthz during: p50 {_percentile(during, 0.5):.1f} ms, p95 {_percentile(during, 0.95):.1f} ms, "
           f"max {worst:.1f} ms  ({len(during)} calls)")
