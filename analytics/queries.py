@@ -19,6 +19,7 @@ from typing import Any, Protocol
 import duckdb
 import pyarrow as pa
 
+from outcrop.analytics.rollups import DAYS_UNTIL
 from outcrop.analytics.windows import HOUR, ceil_to, floor_to, minutes_in, split_range
 from outcrop.core.errors import QueryError as QueryError  # re-exported: the report catches it
 from outcrop.core.settings import MAX_QUERY_ROWS
@@ -251,9 +252,9 @@ def _table_exists(source: Source, table: str) -> bool:
 def days_until(source: Source) -> datetime | None:
     """How far rollup_1d holds complete days (set by the rollup job)."""
     if not isinstance(source, duckdb.DuckDBPyConnection):
-        return watermarks.get_time(source, "rollup.days_until")
+        return watermarks.get_time(source, DAYS_UNTIL)
     cur = source.cursor()  # as _execute: the caller may hold an open result
     try:
-        return watermarks.get_time(cur, "rollup.days_until")
+        return watermarks.get_time(cur, DAYS_UNTIL)
     finally:
         cur.close()
