@@ -100,6 +100,7 @@ def build_span_batch(
     bound_tenant: str | None,
     received_at: datetime,
     max_tokens: int = DEFAULT_MAX_TOKENS_PER_CALL,
+    sender_key: str | None = None,
 ) -> SpanBatch:
     """Normalise records into Arrow tables; a later duplicate of the same span is dropped,
     and a span with a token count outside [0, max_tokens] is refused alone (`rejected`).
@@ -151,6 +152,7 @@ def build_span_batch(
         request_ids=sorted({c.request_id for c in calls if c.request_id}),
         rejected=len(refused),
         errors=refused[:5],  # enough to say what was wrong, bounded
+        sender_key=sender_key,
     )
 
 

@@ -5,7 +5,6 @@ The HTTP and gRPC receivers only translate their protocol to and from `TraceInge
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import hmac
 import logging
@@ -13,6 +12,8 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import datetime
+
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
 
 from outcrop.collector.decode import Decoded
 from outcrop.collector.span_batch import SpanBatch, SpanWrite, WriteOutcome, build_span_batch
@@ -81,9 +82,8 @@ class TraceIngest:
         now = self._clock()
         batch = build_span_batch(
             decoded.records, self._settings.attribution, bound_tenant=sender.tenant, received_at=now,
-            max_tokens=self._settings.ingest.max_tokens_per_call,
+            max_tokens=self._settings.ingest.max_tokens_per_call, sender_key=sender.key_id,
         )
-        batch = dataclasses.replace(batch, sender_key=sender.key_id)
         written = self._store.submit(SpanWrite(batch, now))
         answer: Future[Accepted] = Future()
 
@@ -111,6 +111,15 @@ class TraceIngest:
             )
         except Exception:  # noqa: BLE001 - counting rejections must never fail the request
             log.warning("could not record %d rejected spans: %s", accepted.rejected, detail)
+
+
+def export_response(result: Accepted) -> ExportTraceServiceResponse:
+    """The OTLP answer both transports send: empty, or partial success with the count and why."""
+    response = ExportTraceServiceResponse()
+    if result.rejected:
+        response.partial_success.rejected_spans = result.rejected
+        response.partial_success.error_message = result.message
+    return response
 
 
 def _accepted(decoded: Decoded, batch: SpanBatch, outcome: WriteOutcome) -> Accepted:
