@@ -21,7 +21,7 @@ from opentelemetry.proto.collector.trace.v1 import trace_service_pb2
 
 from outcrop.collector.decode import decode_protobuf
 from outcrop.collector.receivers.otlp_http import span_limits
-from outcrop.collector.trace_ingest import TraceIngest
+from outcrop.collector.trace_ingest import TraceIngest, export_response
 from outcrop.core.errors import Answer, OutcropError, classify
 from outcrop.core.settings import ServerSettings
 
@@ -49,11 +49,7 @@ class TraceService:
             result = self._ingest.submit(decoded, tenant).result()
         except OutcropError as exc:
             self._abort(context, exc)
-        response = trace_service_pb2.ExportTraceServiceResponse()
-        if result.rejected:
-            response.partial_success.rejected_spans = result.rejected
-            response.partial_success.error_message = result.message
-        return response
+        return export_response(result)
 
     @staticmethod
     def _abort(context: grpc.ServicerContext, exc: OutcropError) -> None:

@@ -18,14 +18,13 @@ from typing import Any
 import anyio
 import orjson
 from google.rpc.status_pb2 import Status
-from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
 from outcrop.collector.decode import Decoded, SpanLimits, decode_json, decode_protobuf
-from outcrop.collector.trace_ingest import Accepted, Sender, TraceIngest
+from outcrop.collector.trace_ingest import Accepted, Sender, TraceIngest, export_response
 from outcrop.core.errors import (
     BadPayload,
     OutcropError,
@@ -139,11 +138,7 @@ def _answer(result: Accepted, media: str) -> Response:
                 "errorMessage": result.message,
             }
         return Response(orjson.dumps(body), media_type=JSON)
-    message = ExportTraceServiceResponse()
-    if result.rejected:
-        message.partial_success.rejected_spans = result.rejected
-        message.partial_success.error_message = result.message
-    return Response(message.SerializeToString(), media_type=PROTOBUF)
+    return Response(export_response(result).SerializeToString(), media_type=PROTOBUF)
 
 
 def _error(exc: OutcropError, media: str) -> Response:
