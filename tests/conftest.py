@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import shutil
 import subprocess
 import sys
 import threading
@@ -29,6 +30,17 @@ def make_settings(**sections: Any) -> Settings:
     server = {"http_port": 0, "grpc_port": 0, "api_port": 0, **sections.pop("server", {})}
     jobs = {"enabled": False, **sections.pop("jobs", {})}
     return load_settings(server=server, jobs=jobs, **sections)
+
+
+@pytest.fixture
+def sample_logs(tmp_path: Path) -> Path:
+    """A folder `logs` holding the two Bedrock invocation-log samples."""
+    folder = tmp_path / "logs"
+    folder.mkdir()
+    samples = Path(__file__).resolve().parent / "testdata" / "bedrock" / "samples"
+    for sample in samples.glob("bedrock-invocation-*.json"):
+        shutil.copy(sample, folder / sample.name)
+    return folder
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ import json
 import os
 import pty
 import select
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -17,15 +16,6 @@ from tqdm import tqdm
 
 SAMPLES = Path(__file__).resolve().parent / "testdata" / "bedrock" / "samples"
 ENV = {**os.environ, "OUTCROP_PROFILES__RESOLVE_WITH_API": "false"}
-
-
-@pytest.fixture
-def logs(tmp_path: Path) -> Path:
-    folder = tmp_path / "logs"
-    folder.mkdir()
-    for sample in SAMPLES.glob("bedrock-invocation-*.json"):
-        shutil.copy(sample, folder / sample.name)
-    return folder
 
 
 def _with_terminal_stderr(*args: str) -> tuple[int, str, str]:
@@ -51,8 +41,8 @@ def _with_terminal_stderr(*args: str) -> tuple[int, str, str]:
     return child.returncode, out, seen.decode(errors="replace")
 
 
-def test_ingest_on_a_terminal_shows_progress_and_keeps_stdout(logs: Path, db_path: str) -> None:
-    code, out, err = _with_terminal_stderr("ingest", str(logs), "--db", db_path)
+def test_ingest_on_a_terminal_shows_progress_and_keeps_stdout(sample_logs: Path, db_path: str) -> None:
+    code, out, err = _with_terminal_stderr("ingest", str(sample_logs), "--db", db_path)
     assert code == 0, err
     assert "ingesting" in err and "elapsed" in err
     assert "records" in out.splitlines()[0]  # the table, unchanged, on stdout
@@ -87,8 +77,8 @@ def test_jobs_on_a_terminal_show_progress(db_path: str) -> None:
     assert "running rebuild_rollups, rollups" in err
 
 
-def test_no_progress_without_a_terminal_or_with_json(logs: Path, db_path: str) -> None:
-    piped = run_outcrop("ingest", str(logs), "--db", db_path, "--format", "json", env=ENV)
+def test_no_progress_without_a_terminal_or_with_json(sample_logs: Path, db_path: str) -> None:
+    piped = run_outcrop("ingest", str(sample_logs), "--db", db_path, "--format", "json", env=ENV)
     assert piped.returncode == 0 and piped.stderr == ""
     assert json.loads(piped.stdout)[0]["records"] == 2
     code, out, err = _with_terminal_stderr("jobs", "run", "--db", db_path, "--format", "json")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -15,7 +14,6 @@ from conftest import run_outcrop
 
 pytestmark = pytest.mark.e2e
 
-SAMPLES = Path(__file__).resolve().parents[1] / "testdata" / "bedrock" / "samples"
 PROFILE = "arn:aws:bedrock:eu-central-1:111122223333:application-inference-profile/abc123def456"
 ENV = {
     **os.environ,
@@ -29,15 +27,6 @@ def outcrop(*args: str) -> subprocess.CompletedProcess[str]:
     return run_outcrop(*args, env=ENV)
 
 
-@pytest.fixture
-def logs(tmp_path: Path) -> Path:
-    folder = tmp_path / "logs"
-    folder.mkdir()
-    for sample in SAMPLES.glob("bedrock-invocation-*.json"):
-        shutil.copy(sample, folder / sample.name)
-    return folder
-
-
 def _usage(db: str) -> dict[str, dict[str, Any]]:
     result = outcrop("report", "usage", "--db", db, "--by", "tenant", "--from", "2026-11-20",
                      "--to", "2026-11-21", "--format", "json")
@@ -45,11 +34,11 @@ def _usage(db: str) -> dict[str, dict[str, Any]]:
     return {row["tenant"]: row for row in json.loads(result.stdout)}
 
 
-def test_ingest_jobs_and_report_on_the_file(logs: Path, db_path: str) -> None:
-    first = outcrop("ingest", str(logs), "--db", db_path, "--format", "json")
+def test_ingest_jobs_and_report_on_the_file(sample_logs: Path, db_path: str) -> None:
+    first = outcrop("ingest", str(sample_logs), "--db", db_path, "--format", "json")
     assert first.returncode == 0, first.stderr
     assert json.loads(first.stdout)[0]["records"] == 2
-    again = outcrop("ingest", str(logs), "--db", db_path, "--format", "json")
+    again = outcrop("ingest", str(sample_logs), "--db", db_path, "--format", "json")
     assert json.loads(again.stdout)[0]["records"] == 0  # already ingested: nothing read twice
     jobs = outcrop("jobs", "run", "--all", "--db", db_path, "--format", "json")
     assert jobs.returncode == 0, jobs.stdout + jobs.stderr
@@ -68,10 +57,11 @@ def test_ingest_jobs_and_report_on_the_file(logs: Path, db_path: str) -> None:
     assert json.loads(otps.stdout) == [{"otps": 96.8}]
 
 
-def test_commands_go_through_the_server_that_owns_the_file(server_factory: Any, logs: Path, db_path: str) -> None:
+def test_commands_go_through_the_server_that_owns_the_file(server_factory: Any, sample_logs: Path,
+                                                         db_path: str) -> None:
     server = server_factory(profiles={"resolve_with_api": False, "map": json.loads(ENV["OUTCROP_PROFILES__MAP"])},
-                            ingest={"allowed_paths": [str(logs)]})
-    ingest = outcrop("ingest", str(logs), "--db", db_path, "--format", "json")
+                            ingest={"allowed_paths": [str(sample_logs)]})
+    ingest = outcrop("ingest", str(sample_logs), "--db", db_path, "--format", "json")
     assert ingest.returncode == 0, ingest.stderr  # opening the file directly would fail: the server holds it
     assert json.loads(ingest.stdout)[0]["records"] == 2
     jobs = outcrop("jobs", "run", "rollups", "--db", db_path, "--format", "json")
@@ -90,32 +80,32 @@ def test_a_missing_source_is_one_clear_line(tmp_path: Path, db_path: str) -> Non
                                      "(sources are s3://bucket/prefix, cloudwatch-logs://GROUP, or a local path)")
 
 
-def test_through_the_server_only_allowed_folders_are_read(server_factory: Any, logs: Path, db_path: str) -> None:
+def test_through_the_server_only_allowed_folders_are_read(server_factory: Any, sample_logs: Path, db_path: str) -> None:
     server = server_factory(profiles={"resolve_with_api": False})
-    refused = outcrop("ingest", str(logs), "--db", db_path)
+    refused = outcrop("ingest", str(sample_logs), "--db", db_path)
     assert refused.returncode == 1
     assert refused.stderr.startswith("outcrop: server answered 403: ")
     assert "ingest.allowed_paths" in refused.stderr and len(refused.stderr.strip().splitlines()) == 1
     assert server.store.query("SELECT count(*) AS n FROM llm_calls").to_pylist() == [{"n": 0}]
 
 
-def test_a_relative_path_is_the_callers_not_the_servers(server_factory: Any, logs: Path, db_path: str) -> None:
-    server = server_factory(profiles={"resolve_with_api": False}, ingest={"allowed_paths": [str(logs)]})
+def test_a_relative_path_is_the_callers_not_the_servers(server_factory: Any, sample_logs: Path, db_path: str) -> None:
+    server = server_factory(profiles={"resolve_with_api": False}, ingest={"allowed_paths": [str(sample_logs)]})
     ingest = subprocess.run([sys.executable, "-m", "outcrop", "ingest", "logs", "--db", db_path,
                              "--format", "json"], capture_output=True, text=True, timeout=180, env=ENV,
-                            cwd=logs.parent)
+                            cwd=sample_logs.parent)
     assert ingest.returncode == 0, ingest.stderr
     assert json.loads(ingest.stdout)[0]["records"] == 2
     assert server.store.query("SELECT count(*) AS n FROM llm_calls").to_pylist() == [{"n": 2}]
 
 
-def test_a_bounded_run_says_so_and_the_next_run_continues(logs: Path, db_path: str) -> None:
+def test_a_bounded_run_says_so_and_the_next_run_continues(sample_logs: Path, db_path: str) -> None:
     env = {**ENV, "OUTCROP_INGEST__MAX_FILES": "1"}
-    first = run_outcrop("ingest", str(logs), "--db", db_path, "--format", "json", env=env)
+    first = run_outcrop("ingest", str(sample_logs), "--db", db_path, "--format", "json", env=env)
     assert first.returncode == 0, first.stderr
     row = json.loads(first.stdout)[0]
     assert (row["files"], row["records"], row["stopped"]) == (1, 1, "max_files")
     assert "stopped early (max_files)" in first.stderr
-    second = run_outcrop("ingest", str(logs), "--db", db_path, "--format", "json", env=env)
+    second = run_outcrop("ingest", str(sample_logs), "--db", db_path, "--format", "json", env=env)
     row = json.loads(second.stdout)[0]
     assert (row["files"], row["records"], "stopped" in row) == (1, 1, False)
