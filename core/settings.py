@@ -275,9 +275,24 @@ class JobsSettings(_Section):
 
 # The groups an alert rule may split by: llm_calls columns that name who or what called.
 ALERT_GROUP_KEYS = ("tenant", "route", "workflow", "model", "region")
-# Rule kinds this release evaluates; the issue's others are refused, naming the key.
-ALERT_RULE_KINDS = ("throttle_rate", "error_rate")
-_ALERT_KINDS_NOT_YET = ("drift", "capacity")
+ALERT_RULE_KINDS = ("throttle_rate", "error_rate", "drift", "capacity")
+# Drift metrics and the default threshold of each (see docs/alerts.md for the statistic,
+# the direction and the unit of each threshold: relative change or absolute share).
+DRIFT_METRICS: dict[str, float] = {
+    "ttft_ms_p95": 0.5,
+    "ttlt_ms_p95": 0.5,
+    "otps_p50": 0.3,
+    "input_tokens_per_request": 0.5,
+    "output_tokens_per_request": 0.5,
+    "cost_per_request_usd": 0.3,
+    "cache_hit_share": 0.2,
+    "error_rate": 0.02,
+    "finish_reason_share": 0.1,
+    "response_model": 0.05,
+}
+# What a capacity rule forecasts against its quota: the peak minute of each day.
+CAPACITY_METRICS = ("quota_tpm", "tpm", "rpm")
+_DEFAULT_THRESHOLD = {"throttle_rate": 0.01, "error_rate": 0.01, "capacity": 0.8}
 
 
 class AlertChannel(_Section):
@@ -297,25 +312,42 @@ class AlertChannel(_Section):
 
 
 class AlertRule(_Section):
+    """One `[[alerts.rules]]` entry. `threshold` defaults by kind (and, for drift, by metric)."""
+
     name: str = Field(min_length=1)
-    kind: str
+    kind: Literal["throttle_rate", "error_rate", "drift", "capacity"]
     by: tuple[str, ...] = ()
     window_minutes: int = Field(15, gt=0, le=_MAX_LOOKBACK_MINUTES)
-    threshold: float = Field(0.01, ge=0, le=1)
+    threshold: float = Field(ge=0, le=100)
     min_requests: int = Field(100, ge=1)
     severity: Literal["info", "warning", "critical"] = "warning"
     channels: tuple[str, ...] = ()
     for_minutes: int = Field(0, ge=0, le=_MAX_LOOKBACK_MINUTES)
     renotify_minutes: int = Field(240, gt=0, le=_MAX_LOOKBACK_MINUTES)
+    # drift: the metric and the days of the same hours it is compared with
+    metric: str | None = None
+    baseline_days: int = Field(7, ge=1, le=90)
+    # drift on finish_reason_share: the finish reason whose share is watched
+    finish_reason: str = Field("max_tokens", min_length=1)
+    # capacity: how many days ahead the forecast upper bound is held against the quota
+    horizon_days: int = Field(14, ge=1, le=30)
 
-    @field_validator("kind")
+    @model_validator(mode="before")
     @classmethod
-    def _kind(cls, kind: str) -> str:
-        if kind in _ALERT_KINDS_NOT_YET:
-            raise ValueError(f"rule kind {kind!r} is not supported yet; supported: {', '.join(ALERT_RULE_KINDS)}")
-        if kind not in ALERT_RULE_KINDS:
-            raise ValueError(f"unknown rule kind {kind!r}; supported: {', '.join(ALERT_RULE_KINDS)}")
-        return kind
+    def _defaults(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        data = dict(data)
+        kind, metric = data.get("kind"), data.get("metric")
+        if kind == "capacity":
+            data.setdefault("metric", "quota_tpm")
+            data.setdefault("by", ("model", "region"))
+        if "threshold" not in data:
+            if kind == "drift" and isinstance(metric, str) and metric in DRIFT_METRICS:
+                data["threshold"] = DRIFT_METRICS[metric]
+            else:  # an unknown kind or metric is reported by its own check
+                data["threshold"] = _DEFAULT_THRESHOLD.get(kind, 0.01) if isinstance(kind, str) else 0.01
+        return data
 
     @field_validator("by")
     @classmethod
@@ -326,6 +358,25 @@ class AlertRule(_Section):
         if len(set(by)) != len(by):
             raise ValueError("a group key is named twice")
         return by
+
+    @model_validator(mode="after")
+    def _per_kind(self) -> AlertRule:
+        if self.kind == "drift":
+            if self.metric not in DRIFT_METRICS:
+                raise ValueError(f"a drift rule needs metric, one of {', '.join(DRIFT_METRICS)}; got {self.metric!r}")
+        elif self.kind == "capacity":
+            if self.metric not in CAPACITY_METRICS:
+                raise ValueError(f"a capacity rule's metric is one of {', '.join(CAPACITY_METRICS)}; got {self.metric!r}")
+            if set(self.by) != {"model", "region"}:
+                raise ValueError("a capacity rule groups by model and region (quotas are per model and region)")
+            if not 0 < self.threshold <= 1:
+                raise ValueError("a capacity rule's threshold is a share of the quota, above 0 and at most 1")
+        else:
+            if self.metric is not None:
+                raise ValueError(f"a {self.kind} rule takes no metric")
+            if self.threshold > 1:
+                raise ValueError(f"a {self.kind} rule's threshold is a rate, at most 1")
+        return self
 
 
 # The keys a budget's scope may filter on: the rollups keep them, so spend is read from them.
@@ -387,6 +438,69 @@ class AlertsSettings(_Section):
         return self
 
 
+class CapacityQuota(_Section):
+    """An account's quota for a model in a region, per minute (wins over the Service Quotas API)."""
+
+    model: str = Field(min_length=1)
+    region: str = Field(min_length=1)
+    tpm: int | None = Field(None, gt=0)
+    rpm: int | None = Field(None, gt=0)
+
+    @model_validator(mode="after")
+    def _some_limit(self) -> CapacityQuota:
+        if self.tpm is None and self.rpm is None:
+            raise ValueError("a quota needs tpm, rpm or both")
+        return self
+
+
+class ModelUnits(_Section):
+    """Provisioned Throughput facts for a model: AWS publishes none, so they are configuration."""
+
+    model: str = Field(min_length=1)
+    input_tpm_per_unit: int = Field(gt=0)
+    output_tpm_per_unit: int = Field(gt=0)
+    hourly_usd_no_commitment: float | None = Field(None, gt=0)
+    hourly_usd_1_month: float | None = Field(None, gt=0)
+    hourly_usd_6_month: float | None = Field(None, gt=0)
+
+
+class OutputBurndown(_Section):
+    """Quota tokens each output token costs, for model ids starting with `model_prefix`."""
+
+    model_prefix: str = Field(min_length=1)
+    rate: float = Field(ge=1, le=100)
+
+
+# Bedrock counts each output token 5 times against the TPM quota for Claude Sonnet 4 /
+# Opus 4 and later; 1 for every other model. Prefixes match the foundation model id with any
+# inference-profile geo prefix (us., eu., apac., global., ...) removed; the longest wins.
+DEFAULT_OUTPUT_BURNDOWN = tuple(
+    OutputBurndown(model_prefix=f"anthropic.claude-{family}-{major}", rate=5.0)
+    for family in ("sonnet", "opus", "haiku") for major in range(4, 10)
+    if (family, major) != ("haiku", 4)
+) + (OutputBurndown(model_prefix="anthropic.claude-haiku-4-5", rate=5.0),)
+
+
+class CapacitySettings(_Section):
+    quotas: tuple[CapacityQuota, ...] = ()
+    # read the TPM/RPM quotas of the models seen from the Service Quotas API (by quota name)
+    service_quotas: bool = False
+    model_units: tuple[ModelUnits, ...] = ()
+    output_burndown: tuple[OutputBurndown, ...] = DEFAULT_OUTPUT_BURNDOWN
+    # Provisioned Throughput sized for the peak plus this share
+    headroom: float = Field(0.2, ge=0, le=10)
+
+    @model_validator(mode="after")
+    def _unique(self) -> CapacitySettings:
+        for what, keys in (("quota", [(q.model, q.region) for q in self.quotas]),
+                           ("model_units entry", [(m.model,) for m in self.model_units]),
+                           ("output_burndown prefix", [(b.model_prefix,) for b in self.output_burndown])):
+            twice = sorted({"/".join(k) for k in keys if keys.count(k) > 1})
+            if twice:
+                raise ValueError(f"{what} given twice: {', '.join(twice)}")
+        return self
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="OUTCROP_",
@@ -405,6 +519,7 @@ class Settings(BaseSettings):
     pricing: PricingSettings = PricingSettings()
     jobs: JobsSettings = JobsSettings()
     alerts: AlertsSettings = AlertsSettings()
+    capacity: CapacitySettings = CapacitySettings()
 
     @classmethod
     def settings_customise_sources(

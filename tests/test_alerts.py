@@ -296,8 +296,12 @@ def test_sns_channel_publishes_to_the_topic(store: Store, aws_env: str) -> None:
 
 
 @pytest.mark.parametrize(("alerts", "expected"), [
-    ({"rules": [{"name": "d", "kind": "drift"}]}, "rule kind 'drift' is not supported yet"),
-    ({"rules": [{"name": "c", "kind": "capacity"}]}, "rule kind 'capacity' is not supported yet"),
+    ({"rules": [{"name": "d", "kind": "drift"}]}, "a drift rule needs metric"),
+    ({"rules": [{"name": "d", "kind": "drift", "metric": "ttft_p99"}]}, "got 'ttft_p99'"),
+    ({"rules": [{"name": "c", "kind": "capacity", "by": ["tenant"]}]}, "groups by model and region"),
+    ({"rules": [{"name": "c", "kind": "capacity", "threshold": 1.5}]}, "share of the quota"),
+    ({"rules": [{"name": "e", "kind": "error_rate", "metric": "ttft_ms_p95"}]}, "takes no metric"),
+    ({"rules": [{"name": "k", "kind": "latency"}]}, "'alerts.rules.0.kind'"),
     ({"budgets": [{"name": "b", "period": "month", "limit_usd": 1, "limits": 2}]},
      "unknown configuration key 'alerts.budgets.0.limits'"),
     ({"budgets": [{"name": "b", "period": "month", "limit_usd": 1, "scope": {"model": "m"}}]},
