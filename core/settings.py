@@ -366,7 +366,8 @@ class AlertRule(_Section):
                 raise ValueError(f"a drift rule needs metric, one of {', '.join(DRIFT_METRICS)}; got {self.metric!r}")
         elif self.kind == "capacity":
             if self.metric not in CAPACITY_METRICS:
-                raise ValueError(f"a capacity rule's metric is one of {', '.join(CAPACITY_METRICS)}; got {self.metric!r}")
+                known = ", ".join(CAPACITY_METRICS)
+                raise ValueError(f"a capacity rule's metric is one of {known}; got {self.metric!r}")
             if set(self.by) != {"model", "region"}:
                 raise ValueError("a capacity rule groups by model and region (quotas are per model and region)")
             if not 0 < self.threshold <= 1:
