@@ -493,10 +493,13 @@ class CapacitySettings(_Section):
 
     @model_validator(mode="after")
     def _unique(self) -> CapacitySettings:
-        for what, keys in (("quota", [(q.model, q.region) for q in self.quotas]),
-                           ("model_units entry", [(m.model,) for m in self.model_units]),
-                           ("output_burndown prefix", [(b.model_prefix,) for b in self.output_burndown])):
-            twice = sorted({"/".join(k) for k in keys if keys.count(k) > 1})
+        named: tuple[tuple[str, list[str]], ...] = (
+            ("quota", [f"{q.model}/{q.region}" for q in self.quotas]),
+            ("model_units entry", [m.model for m in self.model_units]),
+            ("output_burndown prefix", [b.model_prefix for b in self.output_burndown]),
+        )
+        for what, keys in named:
+            twice = sorted({k for k in keys if keys.count(k) > 1})
             if twice:
                 raise ValueError(f"{what} given twice: {', '.join(twice)}")
         return self
