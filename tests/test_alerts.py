@@ -352,3 +352,16 @@ def test_bad_admin_alert_requests_answer_400_naming_the_field(server: Any) -> No
         answer = httpx.post(f"{server.api_url}/v1/admin/alerts/{action}", json=body)
         assert answer.status_code == 400, (action, answer.text)
         assert needle in answer.json()["message"]
+
+
+def test_an_earlier_look_leaves_an_instance_evaluated_later_alone(store: Store, hook: Receiver) -> None:
+    settings = settings_with(hook.url, rule())
+    add_calls(store, T - timedelta(minutes=10), 200, throttled=5)
+    evaluate_alerts(store, settings, T)  # fires at 12:00
+    before = list_alerts(store, "all")
+    # as of 11:30 the window held nothing: without the guard this would resolve the
+    # instance at 11:30, before it started
+    changes = evaluate_alerts(store, settings, T - timedelta(minutes=30))["changes"]
+    assert changes == []
+    assert list_alerts(store, "all") == before
+    assert [(r["state"], r["resolved_at"]) for r in before] == [("firing", None)]

@@ -222,6 +222,8 @@ def evaluate_budgets(con: duckdb.DuckDBPyConnection, budgets: Sequence[AlertBudg
         opened = open_instances(con, budget.name)
         for key in sorted(set(wanted) | set(opened)):
             current = opened.get(key)
+            if current is not None and current[1].evaluated_at > at:
+                continue  # evaluated as of a later time already: an earlier look cannot undo that
             if key in wanted:
                 group, rule, breaching, value, message = wanted[key]
                 outcome = step(current[1] if current else None, breaching, at, 0, _NEVER_RENOTIFY_MINUTES)

@@ -36,13 +36,21 @@ class WriteStore(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class Sample:
+    """What one evaluation saw of one group of a rule.
+
+    `breaching` is None when the sample is too small to judge (the instance goes to
+    no_data); `describe(state)` is the alert message for the state it leads to.
+    """
+
     group: dict[str, str | None]
     requests: int
-    bad: int
+    value: float | None
+    breaching: bool | None
+    describe: Callable[[str], str]
 
-    @property
-    def value(self) -> float:
-        return self.bad / self.requests
+
+# kind -> the samples of a rule as of `at`, one per group key (drift and capacity add theirs)
+Sampler = Callable[[duckdb.DuckDBPyConnection, AlertRule, datetime, Settings], dict[str, Sample]]
 
 
 def evaluate_alerts(store: WriteStore, settings: Settings, at: datetime,
@@ -53,7 +61,7 @@ def evaluate_alerts(store: WriteStore, settings: Settings, at: datetime,
     rules, budgets = settings.alerts.rules, settings.alerts.budgets
 
     def run(con: duckdb.DuckDBPyConnection) -> tuple[list[dict[str, Any]], list[Notification]]:
-        changes, notices = _evaluate_rules(con, rules, at)
+        changes, notices = _evaluate_rules(con, rules, at, settings)
         budget_changes, budget_notices = evaluate_budgets(con, budgets, at)
         return changes + budget_changes, notices + budget_notices
 
@@ -66,40 +74,82 @@ def evaluate_alerts(store: WriteStore, settings: Settings, at: datetime,
             "notifications": len(notices), "delivery_attempts": len(deliveries), "failed_attempts": failed}
 
 
-def _evaluate_rules(con: duckdb.DuckDBPyConnection, rules: Sequence[AlertRule],
-                    at: datetime) -> tuple[list[dict[str, Any]], list[Notification]]:
+def sampler(kind: str) -> Sampler:
+    if kind == "drift":
+        from outcrop.analytics.alerts.drift import drift_samples
+
+        return drift_samples
+    if kind == "capacity":
+        from outcrop.analytics.alerts.capacity import capacity_samples
+
+        return capacity_samples
+    return rate_samples
+
+
+def _evaluate_rules(con: duckdb.DuckDBPyConnection, rules: Sequence[AlertRule], at: datetime,
+                    settings: Settings) -> tuple[list[dict[str, Any]], list[Notification]]:
     changes: list[dict[str, Any]] = []
     notices: list[Notification] = []
     for rule in rules:
-        samples = _samples(con, rule, at)
+        samples = sampler(rule.kind)(con, rule, at, settings)
         opened = open_instances(con, rule.name)
         for key in sorted(set(samples) | set(opened)):
             sample = samples.get(key)
             current = opened.get(key)
-            breaching = None if sample is None or sample.requests < rule.min_requests else sample.value > rule.threshold
+            if current is not None and current[1].evaluated_at > at:
+                continue  # evaluated as of a later time already: an earlier look cannot undo that
+            breaching = None if sample is None else sample.breaching
             outcome = step(current[1] if current else None, breaching, at, rule.for_minutes, rule.renotify_minutes)
             if outcome is None:
                 continue
             group = sample.group if sample else json.loads(key)
-            change, notice = _apply(con, rule, key, group, sample, current, outcome, at)
+            value = sample.value if sample else None
+            requests = sample.requests if sample else 0
+            message = sample.describe(outcome.state) if sample else _no_sample(rule, group)
+            change, notice = record_step(con, rule, key, group, value, requests, message, current, outcome, at)
             changes.append(change)
             if notice is not None:
                 notices.append(notice)
     return changes, notices
 
 
-def _samples(con: duckdb.DuckDBPyConnection, rule: AlertRule, at: datetime) -> dict[str, Sample]:
+def where_text(group: dict[str, Any]) -> str:
+    return ", ".join(f"{k}={v}" for k, v in group.items()) or "all calls"
+
+
+def _no_sample(rule: AlertRule, group: dict[str, Any]) -> str:
+    return f"{rule.name}: no calls for {where_text(group)} in the last {rule.window_minutes} min"
+
+
+def rate_samples(con: duckdb.DuckDBPyConnection, rule: AlertRule, at: datetime,
+                 settings: Settings) -> dict[str, Sample]:
+    """Throttle or error rate per group over the sliding window [at - window, at)."""
     params: dict[str, Any] = {"lo": at - timedelta(minutes=rule.window_minutes), "hi": at}
     params |= {f"by_{k}": k in rule.by for k in ALERT_GROUP_KEYS}
     bad_column = "throttles" if rule.kind == "throttle_rate" else "errors"
-    cur = con.execute(load_sql("alerts/window_rates.sql"), params)
-    names = [d[0] for d in cur.description]
     found = {}
-    for row in cur.fetchall():
-        record = dict(zip(names, row, strict=True))
+    for record in fetch_dicts(con, load_sql("alerts/window_rates.sql"), params):
         group = {k: record[k] for k in rule.by}
-        found[group_key(group)] = Sample(group, int(record["requests"]), int(record[bad_column]))
+        requests, bad = int(record["requests"]), int(record[bad_column])
+        found[group_key(group)] = _rate_sample(rule, group, requests, bad)
     return found
+
+
+def _rate_sample(rule: AlertRule, group: dict[str, Any], requests: int, bad: int) -> Sample:
+    label, noun = _LABEL[rule.kind]
+    where = where_text(group)
+    if requests < rule.min_requests:
+        text = (f"{rule.name}: {label} unknown for {where}: {requests} attempts in the last "
+                f"{rule.window_minutes} min, fewer than min_requests {rule.min_requests}")
+        return Sample(group, requests, None, None, lambda state: text)
+    value = bad / requests
+
+    def describe(state: str) -> str:
+        verb = "back to" if state == "resolved" else "at"
+        return (f"{rule.name}: {label} {verb} {value:.2%} ({bad} {noun} of {requests} "
+                f"attempts in the last {rule.window_minutes} min) for {where}; threshold {rule.threshold:.2%}")
+
+    return Sample(group, requests, value, value > rule.threshold, describe)
 
 
 def group_key(group: dict[str, Any]) -> str:
@@ -108,18 +158,10 @@ def group_key(group: dict[str, Any]) -> str:
 
 
 def open_instances(con: duckdb.DuckDBPyConnection, rule: str) -> dict[str, tuple[int, Open]]:
+    """The rule's open instances by group key."""
     rows = con.execute(load_sql("alerts/open_instances.sql"), [rule]).fetchall()
-    return {key: (alert_id, Open(state, started, fired, notified, acked, silenced))
-            for alert_id, key, state, started, fired, notified, acked, silenced in rows}
-
-
-def _apply(con: duckdb.DuckDBPyConnection, rule: AlertRule, key: str, group: dict[str, Any],
-           sample: Sample | None, current: tuple[int, Open] | None, outcome: Step,
-           at: datetime) -> tuple[dict[str, Any], Notification | None]:
-    value = sample.value if sample else None
-    requests = sample.requests if sample else 0
-    message = _message(rule, group, sample, outcome.state)
-    return record_step(con, rule, key, group, value, requests, message, current, outcome, at)
+    return {key: (alert_id, Open(state, started, fired, notified, acked, silenced, evaluated))
+            for alert_id, key, state, started, fired, notified, acked, silenced, evaluated in rows}
 
 
 def record_step(con: duckdb.DuckDBPyConnection, rule: NoticeRule, key: str, group: dict[str, Any],
@@ -150,16 +192,10 @@ def record_step(con: duckdb.DuckDBPyConnection, rule: NoticeRule, key: str, grou
     return change, notice
 
 
-def _message(rule: AlertRule, group: dict[str, Any], sample: Sample | None, state: str) -> str:
-    label, noun = _LABEL[rule.kind]
-    where = ", ".join(f"{k}={v}" for k, v in group.items()) or "all calls"
-    if sample is None or sample.requests < rule.min_requests:
-        seen = sample.requests if sample else 0
-        return (f"{rule.name}: {label} unknown for {where}: {seen} attempts in the last "
-                f"{rule.window_minutes} min, fewer than min_requests {rule.min_requests}")
-    verb = "back to" if state == "resolved" else "at"
-    return (f"{rule.name}: {label} {verb} {sample.value:.2%} ({sample.bad} {noun} of {sample.requests} "
-            f"attempts in the last {rule.window_minutes} min) for {where}; threshold {rule.threshold:.2%}")
+def fetch_dicts(con: duckdb.DuckDBPyConnection, sql: str, params: Any) -> list[dict[str, Any]]:
+    cur = con.execute(sql, params)
+    names = [d[0] for d in cur.description]
+    return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
 
 
 def list_alerts(store: WriteStore, state: str) -> list[dict[str, Any]]:
@@ -169,16 +205,10 @@ def list_alerts(store: WriteStore, state: str) -> list[dict[str, Any]]:
     if state not in choices:
         raise QueryError(f"state must be one of {', '.join(choices)}, got {state!r}")
     sql, params = load_sql("alerts/list_instances.sql"), {"states": choices[state]}
-    rows: list[dict[str, Any]] = store.write(lambda con: _fetch(con, sql, params))
+    rows: list[dict[str, Any]] = store.write(lambda con: fetch_dicts(con, sql, params))
     for row in rows:
         row["group"] = json.loads(row.pop("group_key"))
     return rows
-
-
-def _fetch(con: duckdb.DuckDBPyConnection, sql: str, params: Any) -> list[dict[str, Any]]:
-    cur = con.execute(sql, params)
-    names = [d[0] for d in cur.description]
-    return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
 
 
 def ack_alert(store: WriteStore, alert_id: int, at: datetime) -> dict[str, Any]:

@@ -25,6 +25,7 @@ class Open:
     notified_at: datetime | None
     acked: bool
     silenced_until: datetime | None
+    evaluated_at: datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,7 +45,7 @@ def step(current: Open | None, breaching: bool | None, at: datetime, for_minutes
     if current is None:
         if not breaching:
             return None
-        current = Open("pending", at, None, None, False, None)
+        current = Open("pending", at, None, None, False, None, at)
     if breaching is None:
         return Step("no_data", current.fired_at, None, None)
     if not breaching:
