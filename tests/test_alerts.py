@@ -365,3 +365,38 @@ def test_an_earlier_look_leaves_an_instance_evaluated_later_alone(store: Store, 
     assert changes == []
     assert list_alerts(store, "all") == before
     assert [(r["state"], r["resolved_at"]) for r in before] == [("firing", None)]
+
+
+def add_cloudwatch(store: Store, start: datetime, minutes: int, model_id: str, invocations: int,
+                   throttles: int) -> None:
+    """CloudWatch AWS/Bedrock minutes as the metrics poller writes them, per minute."""
+    rows = [[start + timedelta(minutes=i), REGION, model_id, invocations, throttles, start] for i in range(minutes)]
+    store.write(lambda con: con.executemany(
+        "INSERT INTO bedrock_metrics_1m (ts, region, model_id, invocations, invocation_throttles, polled_at) "
+        "VALUES (?, ?, ?, ?, ?, ?)", rows))
+
+
+def test_throttles_refused_before_any_span_come_from_cloudwatch(store: Store, hook: Receiver) -> None:
+    model = "anthropic.claude-3-5-haiku-20241022-v1:0"
+    settings = settings_with(hook.url, rule(by=["model", "region"]))
+    add_calls(store, T - timedelta(minutes=10), 200, model=model, throttled=1)  # spans: 1/200 = 0.5%
+    # CloudWatch, by the profile id: 10 minutes x (20 served + 1 throttled) in the window,
+    # and 5 minutes of heavy throttling before it that must not count
+    add_cloudwatch(store, T - timedelta(minutes=10), 10, f"us.{model}", 20, 1)  # 10 / 210 = 4.76%
+    add_cloudwatch(store, T - timedelta(minutes=20), 5, f"us.{model}", 0, 50)
+    evaluate_alerts(store, settings, T)
+    (row,) = list_alerts(store, "all")
+    assert row["group"] == {"model": model, "region": REGION}
+    assert (row["state"], row["requests"]) == ("firing", 210)
+    assert row["value"] == pytest.approx(10 / 210)
+    assert row["message"].endswith("(from CloudWatch InvocationThrottles)")
+
+
+def test_span_rate_is_used_when_it_is_the_higher(store: Store, hook: Receiver) -> None:
+    settings = settings_with(hook.url, rule(by=["model"]))
+    add_calls(store, T - timedelta(minutes=10), 200, model="m1", throttled=6)  # 3%
+    add_cloudwatch(store, T - timedelta(minutes=10), 10, "m1", 20, 0)  # 0%
+    evaluate_alerts(store, settings, T)
+    (row,) = list_alerts(store, "all")
+    assert (row["value"], row["requests"]) == (0.03, 200)
+    assert row["message"].endswith("(from calls)")

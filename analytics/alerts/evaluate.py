@@ -123,7 +123,13 @@ def _no_sample(rule: AlertRule, group: dict[str, Any]) -> str:
 
 def rate_samples(con: duckdb.DuckDBPyConnection, rule: AlertRule, at: datetime,
                  settings: Settings) -> dict[str, Sample]:
-    """Throttle or error rate per group over the sliding window [at - window, at)."""
+    """Throttle or error rate per group over the sliding window [at - window, at).
+
+    A throttle rule grouped by nothing but model and region also reads CloudWatch's
+    InvocationThrottles where the metrics poller runs: Bedrock counts requests it refused
+    before any client span or log saw them. Of the two, the higher judged rate is used,
+    and the message says which source it came from.
+    """
     params: dict[str, Any] = {"lo": at - timedelta(minutes=rule.window_minutes), "hi": at}
     params |= {f"by_{k}": k in rule.by for k in ALERT_GROUP_KEYS}
     bad_column = "throttles" if rule.kind == "throttle_rate" else "errors"
@@ -131,23 +137,47 @@ def rate_samples(con: duckdb.DuckDBPyConnection, rule: AlertRule, at: datetime,
     for record in fetch_dicts(con, load_sql("alerts/window_rates.sql"), params):
         group = {k: record[k] for k in rule.by}
         requests, bad = int(record["requests"]), int(record[bad_column])
-        found[group_key(group)] = _rate_sample(rule, group, requests, bad)
+        found[group_key(group)] = _rate_sample(rule, group, requests, bad, "calls")
+    if rule.kind == "throttle_rate" and set(rule.by) <= {"model", "region"}:
+        for key, sample in _cloudwatch_samples(con, rule, params).items():
+            mine = found.get(key)
+            if mine is None or _judged(sample) > _judged(mine):
+                found[key] = sample
     return found
 
 
-def _rate_sample(rule: AlertRule, group: dict[str, Any], requests: int, bad: int) -> Sample:
+def _cloudwatch_samples(con: duckdb.DuckDBPyConnection, rule: AlertRule,
+                        params: dict[str, Any]) -> dict[str, Sample]:
+    bound = {k: params[k] for k in ("lo", "hi", "by_model", "by_region")}
+    found = {}
+    for record in fetch_dicts(con, load_sql("alerts/cloudwatch_throttles.sql"), bound):
+        group = {k: record[k] for k in rule.by}
+        sample = _rate_sample(rule, group, int(record["requests"]), int(record["throttles"]),
+                              "CloudWatch InvocationThrottles")
+        found[group_key(group)] = sample
+    return found
+
+
+def _judged(sample: Sample) -> float:
+    """Order of preference between two sources' samples: a judged one over a too-small one,
+    then the higher rate."""
+    return -1.0 if sample.value is None else sample.value
+
+
+def _rate_sample(rule: AlertRule, group: dict[str, Any], requests: int, bad: int, source: str) -> Sample:
     label, noun = _LABEL[rule.kind]
     where = where_text(group)
     if requests < rule.min_requests:
         text = (f"{rule.name}: {label} unknown for {where}: {requests} attempts in the last "
-                f"{rule.window_minutes} min, fewer than min_requests {rule.min_requests}")
+                f"{rule.window_minutes} min, fewer than min_requests {rule.min_requests} (from {source})")
         return Sample(group, requests, None, None, lambda state: text)
     value = bad / requests
 
     def describe(state: str) -> str:
         verb = "back to" if state == "resolved" else "at"
         return (f"{rule.name}: {label} {verb} {value:.2%} ({bad} {noun} of {requests} "
-                f"attempts in the last {rule.window_minutes} min) for {where}; threshold {rule.threshold:.2%}")
+                f"attempts in the last {rule.window_minutes} min) for {where}; threshold {rule.threshold:.2%} "
+                f"(from {source})")
 
     return Sample(group, requests, value, value > rule.threshold, describe)
 
