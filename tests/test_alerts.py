@@ -400,3 +400,34 @@ def test_span_rate_is_used_when_it_is_the_higher(store: Store, hook: Receiver) -
     (row,) = list_alerts(store, "all")
     assert (row["value"], row["requests"]) == (0.03, 200)
     assert row["message"].endswith("(from calls)")
+
+
+def test_read_api_shows_alerts_their_history_and_the_rules_without_secrets(server_factory: Any,
+                                                                           hook: Receiver) -> None:
+    import httpx
+
+    slack = "http://127.0.0.1:9/services/T000/B000/secret-token"
+    running = server_factory(
+        server={"api_token": "reader-token"},
+        alerts={"channels": {"ops": {"type": "webhook", "url": hook.url}, "chat": {"type": "slack", "url": slack}},
+                "rules": [rule()],
+                "budgets": [{"name": "all-monthly", "period": "month", "limit_usd": 10.0}]})
+    add_calls(running.store, T - timedelta(minutes=10), 200, throttled=5)
+    evaluate_alerts(running.store, running.server.settings, T)
+    auth = {"authorization": "Bearer reader-token"}
+    assert httpx.get(f"{running.api_url}/v1/alerts").status_code == 401
+    (row,) = httpx.get(f"{running.api_url}/v1/alerts?state=firing", headers=auth).json()
+    assert (row["rule"], row["group"], row["value"]) == ("throttles", {"model": "m1"}, 0.025)
+    detail = httpx.get(f"{running.api_url}/v1/alerts/{row['alert_id']}", headers=auth).json()
+    assert [e["event"] for e in detail["events"]] == ["firing"]
+    assert [(d["channel"], d["event"], d["ok"]) for d in detail["deliveries"]] == [("ops", "firing", True)]
+    missing = httpx.get(f"{running.api_url}/v1/alerts/999", headers=auth)
+    assert missing.status_code == 400 and "no alert with alert_id 999" in missing.json()["message"]
+    config = httpx.get(f"{running.api_url}/v1/alerts/config", headers=auth)
+    assert "secret-token" not in config.text
+    body = config.json()
+    assert body["channels"]["chat"] == {"type": "slack", "target": "http://127.0.0.1/…"}
+    assert [(r["name"], r["kind"], r["threshold"]) for r in body["rules"]] == [("throttles", "throttle_rate", 0.01)]
+    assert body["budgets"][0]["thresholds"] == [0.5, 0.8, 1.0]
+    (budget,) = httpx.get(f"{running.api_url}/v1/budgets?at=2026-03-02T12:00:00Z", headers=auth).json()
+    assert (budget["name"], budget["period"], budget["spent_usd"]) == ("all-monthly", "2026-03", 0.0)

@@ -20,9 +20,10 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 import duckdb
+import pyarrow as pa
 
 from outcrop.analytics.alerts.channels import NoticeRule, Notification, deliver_all
-from outcrop.analytics.alerts.lifecycle import OPEN_STATES, Open, Step, step
+from outcrop.analytics.alerts.lifecycle import Open, Step, step
 from outcrop.core.errors import QueryError
 from outcrop.core.settings import ALERT_GROUP_KEYS, AlertRule, Settings
 from outcrop.core.sql import load_sql
@@ -32,6 +33,10 @@ _LABEL = {"throttle_rate": ("throttle rate", "throttled"), "error_rate": ("error
 
 class WriteStore(Protocol):
     def write(self, fn: Callable[[duckdb.DuckDBPyConnection], Any], timeout: float | None = None) -> Any: ...
+
+
+class ReadStore(Protocol):
+    def query(self, sql: str, params: Any = None) -> pa.Table: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -228,17 +233,11 @@ def fetch_dicts(con: duckdb.DuckDBPyConnection, sql: str, params: Any) -> list[d
     return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
 
 
-def list_alerts(store: WriteStore, state: str) -> list[dict[str, Any]]:
+def list_alerts(store: ReadStore, state: str) -> list[dict[str, Any]]:
     """Alert instances, newest first: `firing`, `resolved`, `open` or `all`."""
-    choices = {"firing": ["firing"], "resolved": ["resolved"], "open": list(OPEN_STATES),
-               "all": [*OPEN_STATES, "resolved"]}
-    if state not in choices:
-        raise QueryError(f"state must be one of {', '.join(choices)}, got {state!r}")
-    sql, params = load_sql("alerts/list_instances.sql"), {"states": choices[state]}
-    rows: list[dict[str, Any]] = store.write(lambda con: fetch_dicts(con, sql, params))
-    for row in rows:
-        row["group"] = json.loads(row.pop("group_key"))
-    return rows
+    from outcrop.analytics.alerts.read import alert_rows
+
+    return alert_rows(store.query, state)
 
 
 def ack_alert(store: WriteStore, alert_id: int, at: datetime) -> dict[str, Any]:

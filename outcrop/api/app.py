@@ -199,7 +199,7 @@ class ApiHandlers:
             at = parse_time(body["at"], "at") if body.get("at") is not None else now
             return _json(alerts.evaluate_alerts(self.store, self.settings, at))
         if action == "list":
-            return _json(alerts.list_alerts(self.store, str(body.get("state", "firing"))))
+            return _json(alerts.list_alerts(self.reader, str(body.get("state", "firing"))))
         alert_id = body.get("alert_id")
         if not isinstance(alert_id, int) or isinstance(alert_id, bool):
             raise QueryError(f"alert_id must be a whole number, got {alert_id!r}")
@@ -210,6 +210,39 @@ class ApiHandlers:
             raise QueryError("comment must be text")
         until = parse_time(body.get("until"), "until")
         return _json(alerts.silence_alert(self.store, alert_id, until, comment, now))
+
+
+    # -- alert reads (reader token): what the dashboard's alerts and settings pages show --
+
+    def alert_list(self, request: Request) -> Response:
+        self._require_reader(request)
+        from outcrop.analytics.alerts.read import alert_rows
+
+        return _json(alert_rows(self.reader.query, request.query_params.get("state", "all")))
+
+    def alert_detail(self, request: Request) -> Response:
+        self._require_reader(request)
+        from outcrop.analytics.alerts.read import alert_history
+
+        return _json(alert_history(self.reader.query, int(request.path_params["alert_id"])))
+
+    def alert_config(self, request: Request) -> Response:
+        self._require_reader(request)
+        from outcrop.analytics.alerts.read import alert_config
+
+        return _json(alert_config(self.settings))
+
+    def budgets(self, request: Request) -> Response:
+        """Each budget's current period as of `?at=` (default now), as `outcrop report budgets`."""
+        self._require_reader(request)
+        from outcrop.analytics.alerts.budgets import budget_rows
+        from outcrop.analytics.queries import parse_time, run_query
+
+        at_text = request.query_params.get("at")
+        at = parse_time(at_text, "at") if at_text else self.clock()
+        table = budget_rows(lambda name, params: run_query(self.reader, name, params),
+                            self.settings.alerts.budgets, at)
+        return self._table_response(request, table, self.settings.server.query_max_rows)
 
 
 def _json(value: Any, status: int = 200) -> Response:
@@ -254,6 +287,10 @@ def create_api(handlers: ApiHandlers) -> Starlette:
             Route("/v1/queries/{name}", _guard(h.named_query, True, p), methods=["POST"]),
             Route("/v1/traces/{trace_id}", _guard(h.trace, False, p)),
             Route("/v1/sql", _guard(h.sql, True, p), methods=["POST"]),
+            Route("/v1/alerts", _guard(h.alert_list, False, p)),
+            Route("/v1/alerts/config", _guard(h.alert_config, False, p)),
+            Route("/v1/alerts/{alert_id:int}", _guard(h.alert_detail, False, p)),
+            Route("/v1/budgets", _guard(h.budgets, False, p)),
             Route("/v1/admin/ingest", _guard(h.ingest, True, p), methods=["POST"]),
             Route("/v1/admin/jobs", _guard(h.jobs, True, p), methods=["POST"]),
             Route("/v1/admin/alerts/{action}", _guard(h.alerts, True, p), methods=["POST"]),
