@@ -46,15 +46,17 @@ def _from_outcome(outcome: RollupOutcome) -> JobResult:
 
 def rollups_job(store: WriteStore, settings: Settings, now: datetime) -> JobResult:
     """Incremental: the hours with new or rewritten calls; everything if prices changed."""
-    bound = settings.ingest.max_tokens_per_call
-    outcome = store.write(lambda con: run_rollups(con, settings.pricing, now, max_tokens=bound))
+    bound, burndown = settings.ingest.max_tokens_per_call, settings.capacity.output_burndown
+    outcome = store.write(lambda con: run_rollups(con, settings.pricing, now, max_tokens=bound, burndown=burndown))
     return _from_outcome(outcome)
 
 
 def rebuild_rollups_job(store: WriteStore, settings: Settings, now: datetime) -> JobResult:
     """Full re-computation (and re-pricing) of every window."""
-    bound = settings.ingest.max_tokens_per_call
-    outcome = store.write(lambda con: run_rollups(con, settings.pricing, now, full=True, max_tokens=bound))
+    bound, burndown = settings.ingest.max_tokens_per_call, settings.capacity.output_burndown
+    outcome = store.write(
+        lambda con: run_rollups(con, settings.pricing, now, full=True, max_tokens=bound, burndown=burndown)
+    )
     return _from_outcome(outcome)
 
 

@@ -59,6 +59,7 @@ class NamedQuery:
     params: tuple[str, ...]
     requires: str | None
     columns: tuple[str, ...]
+    keys: tuple[str, ...]  # the group keys it can group and filter by; empty: all of GROUP_KEYS
 
 
 @cache
@@ -71,7 +72,7 @@ def load_query(name: str) -> NamedQuery:
         if not line.startswith("--"):
             break
         key, sep, value = line[2:].strip().partition(":")
-        if sep and key in ("params", "requires", "columns"):
+        if sep and key in ("params", "requires", "columns", "keys"):
             header[key] = value.strip()
     return NamedQuery(
         name=name,
@@ -79,6 +80,7 @@ def load_query(name: str) -> NamedQuery:
         params=_split(header.get("params", "")),
         requires=header.get("requires") or None,
         columns=_split(header.get("columns", "")),
+        keys=_split(header.get("keys", "")),
     )
 
 
@@ -103,6 +105,7 @@ def run_query(source: Source, name: str, params: Mapping[str, Any], row_limit: i
         raise QueryError(
             f"query {name!r} takes no parameter {', '.join(map(repr, unknown))}; it takes: {', '.join(query.params)}"
         )
+    _check_keys(query, params)
     # + 1: a caller may fetch one row past its cap to tell that the answer was cut
     if not isinstance(row_limit, int) or not 0 < row_limit <= MAX_ROWS + 1:
         raise QueryError(f"row_limit must be an integer from 1 to {MAX_ROWS}")
@@ -125,6 +128,16 @@ def _for_keys(name: str, params: Mapping[str, Any]) -> str:
         return CALL_KEY_QUERIES[name]
     raise QueryError(f"{name!r} cannot group or filter by {', '.join(map(repr, wanted))}: the rollups it "
                      f"reads do not keep them; the {', '.join(CALL_KEY_QUERIES)} reports can")
+
+
+def _check_keys(query: NamedQuery, params: Mapping[str, Any]) -> None:
+    """Refuse a group or filter key the query's `-- keys:` header does not list."""
+    by, where = params.get("by"), params.get("where")
+    asked = set(by if isinstance(by, list | tuple) else []) | set(where if isinstance(where, Mapping) else {})
+    refused = sorted(k for k in asked & set(GROUP_KEYS) if query.keys and k not in query.keys)
+    if refused:
+        raise QueryError(f"{query.name!r} cannot group or filter by {', '.join(map(repr, refused))}; "
+                         f"it keeps only {', '.join(query.keys)}")
 
 
 def _bind(source: Source, query: NamedQuery, params: Mapping[str, Any]) -> dict[str, Any]:

@@ -1,8 +1,8 @@
 """The windowed, idempotent rollup of llm_calls into the rollup tables (rollup_1m/1h/1d).
 
 One run is one store write (one transaction): sync prices, queue the hours that hold
-calls written since the watermark (or every hour when prices or the token bound changed,
-or a rebuild was asked for), delete and rewrite exactly those hours at minute and hour
+calls written since the watermark (or every hour when prices, the token bound or the
+output burndown rates changed, or a rebuild was asked for), delete and rewrite exactly those hours at minute and hour
 grain, rewrite the complete days that contain them, clear the queue and move the
 watermarks. Running it twice changes nothing; a call that arrives days late re-processes
 only its hour and its day. Only the minute tables read llm_calls; hours and days are
@@ -11,6 +11,7 @@ summed from them.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
@@ -18,8 +19,14 @@ from functools import cache
 import duckdb
 
 from outcrop.analytics import pricing
+from outcrop.analytics.capacity import sync_burndown
 from outcrop.analytics.windows import DAY, HOUR, floor_to
-from outcrop.core.settings import DEFAULT_MAX_TOKENS_PER_CALL, PricingSettings
+from outcrop.core.settings import (
+    DEFAULT_MAX_TOKENS_PER_CALL,
+    DEFAULT_OUTPUT_BURNDOWN,
+    OutputBurndown,
+    PricingSettings,
+)
 from outcrop.core.sql import sql_path
 from outcrop.core.store import watermarks
 
@@ -71,13 +78,16 @@ def run_rollups(
     *,
     full: bool = False,
     max_tokens: int = DEFAULT_MAX_TOKENS_PER_CALL,
+    burndown: Sequence[OutputBurndown] = DEFAULT_OUTPUT_BURNDOWN,
 ) -> RollupOutcome:
     """Bring the rollups up to date; call inside a store write (no COMMIT here).
 
     Calls with a token count outside [0, max_tokens] are rolled up with their counts and
-    cost unknown (plausible_calls in sql/macros/050_plausible_calls.sql)."""
+    cost unknown (plausible_calls in sql/macros/050_plausible_calls.sql). Quota tokens
+    use the output burndown rates in `burndown` (capacity.output_burndown)."""
     repriced = pricing.sync_prices(con, settings, now)
     rebound = _sync_token_bound(con, max_tokens, now)
+    rebound = sync_burndown(con, burndown, now) or rebound
     watermark = watermarks.get_int(con, WRITE_SEQ)
     # filtered on the watermark so that row-group statistics skip everything already seen
     newest = con.execute(_sql("newest_write"), {"since": -1 if watermark is None else watermark}).fetchone()

@@ -32,7 +32,7 @@ EXPECTED = {
              "cost_per_1k_requests_usd", "unpriced_requests", "input_tokens", "output_tokens",
              "cache_read_tokens", "cache_write_tokens"],
     "capacity": ["tenant", "model", "requests", "throttles", "throttle_rate", "peak_rpm",
-                 "avg_rpm", "peak_tpm", "avg_tpm", "input_tokens_per_request_mean",
+                 "avg_rpm", "peak_tpm", "peak_quota_tpm", "avg_tpm", "input_tokens_per_request_mean",
                  "input_tokens_per_request_p95", "output_tokens_per_request_mean",
                  "output_tokens_per_request_p95"],
 }  # fmt: skip

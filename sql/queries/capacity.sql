@@ -1,7 +1,9 @@
 -- capacity: per group over [from, to): peak-minute and average RPM and TPM (TPM counts
--- prompt tokens incl. cache reads/writes plus output tokens), the application shape
+-- prompt tokens incl. cache reads/writes plus output tokens), the peak minute's quota
+-- tokens (input + cache write + output x the model's burndown rate, the count Bedrock
+-- holds against its TPM quota; docs/capacity.md), the application shape
 -- (mean and p95 prompt and output tokens per request) and throttles. Peaks are the max
--- over minutes of the group's summed requests/tokens. Unless the read groups or filters by
+-- over minutes of the group's summed requests/tokens (each peak its own minute). Unless the read groups or filters by
 -- route or workflow (then rollup_counts_1m, per key), they come from the day peaks of
 -- the same grouping (rollup_peaks_1d) for whole days and rollup_capacity_1m (minute x
 -- tenant x model x region) for the other minutes, or for all of them when a filter is on
@@ -28,7 +30,8 @@ WITH g AS (
     -- whole days: the day peaks of the same grouping (only when the read neither groups
     -- nor filters by route or workflow and filters only on grouped keys)
     SELECT tenant AS g_tenant, NULL::VARCHAR AS g_route, NULL::VARCHAR AS g_workflow,
-           model AS g_model, region AS g_region, peak_rpm AS requests, peak_tpm AS tokens
+           model AS g_model, region AS g_region, peak_rpm AS requests, peak_tpm AS tokens,
+           peak_quota_tpm AS quota_tokens
     FROM rollup_peaks_1d
     WHERE NOT ($by_route OR $by_workflow OR $f_route IS NOT NULL OR $f_workflow IS NOT NULL)
       AND ($f_tenant IS NULL OR $by_tenant) AND ($f_model IS NULL OR $by_model)
@@ -38,10 +41,10 @@ WITH g AS (
       AND key_ok($f_tenant, tenant) AND key_ok($f_model, model) AND key_ok($f_region, region)
     UNION ALL
     -- the other minutes (all of them when the day peaks do not fit), summed per group
-    SELECT g_tenant, NULL, NULL, g_model, g_region, sum(requests), sum(tokens)
+    SELECT g_tenant, NULL, NULL, g_model, g_region, sum(requests), sum(tokens), sum(quota_tokens)
     FROM (SELECT CASE WHEN $by_tenant THEN tenant END AS g_tenant,
                  CASE WHEN $by_model THEN model END AS g_model,
-                 CASE WHEN $by_region THEN region END AS g_region, bucket, requests, tokens
+                 CASE WHEN $by_region THEN region END AS g_region, bucket, requests, tokens, quota_tokens
           FROM (SELECT * FROM rollup_capacity_1m
                 WHERE bucket >= $lo
                   AND bucket < CASE WHEN ($f_tenant IS NULL OR $by_tenant) AND ($f_model IS NULL OR $by_model)
@@ -53,18 +56,22 @@ WITH g AS (
     GROUP BY g_tenant, g_model, g_region, bucket
     UNION ALL
     -- grouped or filtered by route or workflow: minute rows per key
-    SELECT n.g_tenant, n.g_route, n.g_workflow, n.g_model, n.g_region, m.requests, m.tokens
+    SELECT n.g_tenant, n.g_route, n.g_workflow, n.g_model, n.g_region, m.requests, m.tokens, m.quota_tokens
     FROM (SELECT g.gid, c.bucket, sum(c.requests) AS requests,
                  sum(coalesce(c.input_tokens, 0)::HUGEINT + coalesce(c.cache_read_tokens, 0)
-                     + coalesce(c.cache_write_tokens, 0) + coalesce(c.output_tokens, 0)) AS tokens
+                     + coalesce(c.cache_write_tokens, 0) + coalesce(c.output_tokens, 0)) AS tokens,
+                 sum(coalesce(c.input_tokens, 0)::HUGEINT + coalesce(c.cache_write_tokens, 0)
+                     + round(coalesce(c.output_tokens, 0) * r.rate)::HUGEINT) AS quota_tokens
           FROM rollup_counts_1m c JOIN g ON g.key_id = c.key_id
+          JOIN rollup_keys k ON k.key_id = c.key_id JOIN model_burndown() r ON r.model = k.model
           WHERE ($by_route OR $by_workflow OR $f_route IS NOT NULL OR $f_workflow IS NOT NULL)
             AND c.bucket >= $lo AND c.bucket < $hi
           GROUP BY ALL) m
     JOIN names n ON n.gid = m.gid
 ), peak AS (
     SELECT g_tenant, g_route, g_workflow, g_model, g_region,
-           max(requests)::BIGINT AS peak_rpm, TRY_CAST(max(tokens) AS BIGINT) AS peak_tpm
+           max(requests)::BIGINT AS peak_rpm, TRY_CAST(max(tokens) AS BIGINT) AS peak_tpm,
+           TRY_CAST(max(quota_tokens) AS BIGINT) AS peak_quota_tpm
     FROM per_minute GROUP BY ALL
 ), b AS (
     SELECT * FROM group_bins(g, $by_route OR $by_workflow OR $f_route IS NOT NULL OR $f_workflow IS NOT NULL,
@@ -81,7 +88,7 @@ SELECT n.g_tenant AS tenant, n.g_route AS route, n.g_workflow AS workflow,
        n.g_model AS model, n.g_region AS region, t.requests, t.throttles,
        t.throttles / nullif(t.requests, 0) AS throttle_rate,
        peak.peak_rpm, t.requests / $minutes AS avg_rpm,
-       peak.peak_tpm, (t.prompt_tokens::HUGEINT + t.output_tokens) / $minutes AS avg_tpm,
+       peak.peak_tpm, peak.peak_quota_tpm, (t.prompt_tokens::HUGEINT + t.output_tokens) / $minutes AS avg_tpm,
        t.prompt_tokens / nullif(t.prompt_token_requests, 0) AS input_tokens_per_request_mean,
        p.input_tokens_per_request_p95,
        t.output_tokens / nullif(t.output_token_requests, 0) AS output_tokens_per_request_mean,
