@@ -13,10 +13,30 @@ import duckdb
 import pytest
 from test_rollups_fixtures import T0, fresh_db, insert_calls
 
-from outcrop.analytics.capacity import BURNDOWN, burndown_rate, foundation_model, sync_burndown
+from outcrop.analytics.capacity import (
+    BURNDOWN,
+    Quota,
+    QuotaCache,
+    burndown_rate,
+    foundation_model,
+    match_quotas,
+    model_words,
+    quota_words,
+    resolve_quotas,
+    sync_burndown,
+)
 from outcrop.analytics.queries import QueryError, run_query
 from outcrop.analytics.rollups import run_rollups
-from outcrop.core.settings import DEFAULT_OUTPUT_BURNDOWN, OutputBurndown, PricingSettings
+from outcrop.core.settings import (
+    DEFAULT_OUTPUT_BURNDOWN,
+    AwsSettings,
+    CapacityQuota,
+    CapacitySettings,
+    OutputBurndown,
+    PricingSettings,
+    Settings,
+)
+from tests.fakes.service_quotas import FakeServiceQuotas
 
 SONNET4 = "anthropic.claude-sonnet-4-20250514-v1:0"  # burndown 5 by default
 HAIKU35 = "anthropic.claude-3-5-haiku-20241022-v1:0"  # burndown 1
@@ -176,3 +196,144 @@ def test_the_rollups_rate_rule_equals_burndown_rate() -> None:
     sync_burndown(con, DEFAULT_OUTPUT_BURNDOWN, NOW)
     found = dict(con.execute("SELECT model, rate FROM model_burndown()").fetchall())
     assert found == {m: burndown_rate(m, DEFAULT_OUTPUT_BURNDOWN) for m in models}
+
+
+# --- quotas -----------------------------------------------------------------------------
+
+ON_DEMAND = "On-demand model inference tokens per minute for "
+CROSS = "Cross-region model inference tokens per minute for "
+LISTED = [
+    (ON_DEMAND + "Anthropic Claude 3.5 Haiku", 400_000.0),
+    ("On-demand model inference tokens per day for Anthropic Claude 3.5 Haiku", 1e9),
+    ("On-demand model inference requests per minute for Anthropic Claude 3.5 Haiku", 400.0),
+    (ON_DEMAND + "Anthropic Claude 3 Haiku", 2_000_000.0),
+    (ON_DEMAND + "Anthropic Claude 3.5 Sonnet", 200_000.0),
+    (ON_DEMAND + "Anthropic Claude 3.5 Sonnet V2", 300_000.0),
+    (CROSS + "Anthropic Claude Sonnet 4 V1", 200_000.0),
+    ("Global cross-region model inference tokens per minute for Anthropic Claude Sonnet 4.5 V1", 500_000.0),
+    (ON_DEMAND + "Amazon Nova Pro", 1_000_000.0),
+    (ON_DEMAND + "Amazon Nova Premier", 100_000.0),
+    (ON_DEMAND + "Meta Llama 3.1 70B Instruct", 300_000.0),
+    (ON_DEMAND + "Meta Llama 3.1 405B Instruct", 100_000.0),
+    (ON_DEMAND + "Mistral AI Mistral Large 2 (24.07)", 300_000.0),
+]
+
+
+@pytest.mark.parametrize(
+    ("model", "tpm", "rpm"),
+    [
+        ("anthropic.claude-3-5-haiku-20241022-v1:0", 400_000, 400),
+        ("anthropic.claude-3-haiku-20240307-v1:0", 2_000_000, None),
+        ("anthropic.claude-3-5-sonnet-20240620-v1:0", 200_000, None),  # no V<n> in the name: version 1
+        ("anthropic.claude-3-5-sonnet-20241022-v2:0", 300_000, None),
+        ("us.anthropic.claude-sonnet-4-20250514-v1:0", 200_000, None),  # a geo profile: the cross-region quota
+        ("global.anthropic.claude-sonnet-4-5-20250929-v1:0", 500_000, None),
+        ("amazon.nova-pro-v1:0", 1_000_000, None),
+        ("amazon.nova-premier-v1:0", 100_000, None),
+        ("meta.llama3-1-70b-instruct-v1:0", 300_000, None),
+        ("us.meta.llama3-1-405b-instruct-v1:0", None, None),  # only the on-demand quota is listed
+        ("anthropic.claude-sonnet-4-20250514-v1:0", None, None),  # in-region: no on-demand quota listed
+        ("meta.llama3-1-8b-instruct-v1:0", None, None),
+        ("mistral.mistral-large-2407-v1:0", None, None),  # "2 (24.07)" is not 2407: unmatched, not guessed
+        ("anthropic.claude-3-5-haiku-20241022-v2:0", None, None),
+    ],
+)
+def test_quota_names_match_model_ids_by_words_and_version(model: str, tpm: int | None, rpm: int | None) -> None:
+    found = match_quotas(model, LISTED)
+    if tpm is None and rpm is None:
+        assert found is None
+    else:
+        assert found is not None and (found.tpm, found.rpm) == (tpm, rpm)
+        assert found.source.startswith("service-quotas: ")
+
+
+def test_word_normalisation() -> None:
+    assert quota_words("Anthropic Claude 3.5 Sonnet V2") == (("anthropic", "claude", "3", "5", "sonnet"), 2)
+    assert quota_words("Meta Llama 3.1 70B Instruct") == (("meta", "llama", "3", "1", "70", "b", "instruct"), 1)
+    assert model_words("anthropic.claude-3-5-haiku-20241022-v1:0") == (
+        {("anthropic", "claude", "3", "5", "haiku")}, 1)
+    assert model_words("us.meta.llama3-1-70b-instruct-v1:0") == (
+        {("meta", "llama", "3", "1", "70", "b", "instruct")}, 1)
+    assert model_words("mistral.mistral-large-2402-v1:0") == (
+        {("mistral", "mistral", "large", "2402"), ("mistral", "ai", "mistral", "large", "2402")}, 1)
+
+
+@pytest.fixture()
+def aws_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL"):
+        monkeypatch.delenv(name, raising=False)
+
+
+def _settings(endpoint: str, quotas: tuple[CapacityQuota, ...] = (), service_quotas: bool = True) -> Settings:
+    return Settings(aws=AwsSettings(region="us-east-1", endpoints={"service-quotas": endpoint}, max_attempts=1),
+                    capacity=CapacitySettings(quotas=quotas, service_quotas=service_quotas))
+
+
+class _Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.mark.usefixtures("aws_credentials")
+def test_service_quotas_are_listed_per_region_over_every_page_and_cached() -> None:
+    regions = {"us-east-1": LISTED, "eu-west-1": [(ON_DEMAND + "Amazon Nova Pro", 50_000.0)]}
+    clock = _Clock()
+    cache = QuotaCache(clock)
+    pairs = [(HAIKU35, "us-east-1"), ("meta.llama3-1-70b-instruct-v1:0", "us-east-1"),
+             ("amazon.nova-pro-v1:0", "eu-west-1"), ("amazon.nova-lite-v1:0", "eu-west-1")]
+    with FakeServiceQuotas(regions, page_size=2) as fake:
+        found = resolve_quotas(_settings(fake.endpoint_url), pairs, cache=cache)
+        # 13 quotas at 2 a page in us-east-1: 7 calls, the last six with the previous NextToken
+        east = [body for region, body in fake.requests if region == "us-east-1"]
+        assert [b.get("NextToken") for b in east] == [None, "2", "4", "6", "8", "10", "12"]
+        assert all(b["ServiceCode"] == "bedrock" for b in east)
+        assert len(fake.requests) == 8
+        assert found == {
+            (HAIKU35, "us-east-1"): Quota(400_000, 400, f"service-quotas: {ON_DEMAND}Anthropic Claude 3.5 Haiku; "
+                                                         "On-demand model inference requests per minute for "
+                                                         "Anthropic Claude 3.5 Haiku"),
+            ("meta.llama3-1-70b-instruct-v1:0", "us-east-1"):
+                Quota(300_000, None, f"service-quotas: {ON_DEMAND}Meta Llama 3.1 70B Instruct"),
+            ("amazon.nova-pro-v1:0", "eu-west-1"): Quota(50_000, None, f"service-quotas: {ON_DEMAND}Amazon Nova Pro"),
+        }  # nova-lite: no quota of that name, so none
+        resolve_quotas(_settings(fake.endpoint_url), pairs, cache=cache)
+        assert len(fake.requests) == 8  # within the hour: from the cache
+        clock.now += 3601
+        resolve_quotas(_settings(fake.endpoint_url), pairs, cache=cache)
+        assert len(fake.requests) == 16
+
+
+@pytest.mark.usefixtures("aws_credentials")
+def test_config_quota_wins_over_the_api() -> None:
+    quotas = (CapacityQuota(model=HAIKU35, region="us-east-1", tpm=123_000),)
+    pairs = [(HAIKU35, "us-east-1"), ("amazon.nova-pro-v1:0", "us-east-1")]
+    with FakeServiceQuotas({"us-east-1": LISTED}) as fake:
+        found = resolve_quotas(_settings(fake.endpoint_url, quotas), pairs, cache=QuotaCache())
+    assert found[(HAIKU35, "us-east-1")] == Quota(123_000, None, "config")
+    assert found[("amazon.nova-pro-v1:0", "us-east-1")].tpm == 1_000_000
+    # config only: the API is not asked at all
+    with FakeServiceQuotas({"us-east-1": LISTED}) as fake:
+        found = resolve_quotas(_settings(fake.endpoint_url, quotas, service_quotas=False), pairs, cache=QuotaCache())
+        assert fake.requests == []
+    assert found == {(HAIKU35, "us-east-1"): Quota(123_000, None, "config")}
+
+
+@pytest.mark.usefixtures("aws_credentials")
+def test_an_api_error_is_reported_in_the_source_and_other_regions_still_resolve(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    regions = {"us-east-1": LISTED, "eu-west-1": LISTED}
+    pairs = [(HAIKU35, "us-east-1"), (HAIKU35, "eu-west-1")]
+    with FakeServiceQuotas(regions, failing={"eu-west-1"}) as fake:
+        found = resolve_quotas(_settings(fake.endpoint_url), pairs, cache=QuotaCache())
+    assert found[(HAIKU35, "us-east-1")].tpm == 400_000
+    failed = found[(HAIKU35, "eu-west-1")]
+    assert (failed.tpm, failed.rpm) == (None, None)
+    assert failed.source.startswith("service-quotas error: ") and "AccessDeniedException" in failed.source
+    assert "AccessDeniedException" in caplog.text
