@@ -247,3 +247,15 @@ def test_an_evaluation_as_of_a_past_time_equals_the_one_made_then(store: Store, 
         assert list_alerts(then, "firing")[0]["value"] == 3810.0
     finally:
         then.close()
+
+
+def test_a_day_long_window_compares_whole_days(store: Store) -> None:
+    rule = drift_rule("ttft_ms_p95", window_minutes=1440, baseline_days=2)
+    put(store, every_day([1, 2], T - timedelta(hours=5), 10, ttft_ms=ramp(100)[:10]))
+    put(store, every_day([1, 2], T - timedelta(hours=17), 10, ttft_ms=ramp(100)[10:]))
+    put(store, every_day([3], T - timedelta(hours=5), 20, ttft_ms=99_000.0))  # before the baseline
+    put(store, calls(T - timedelta(hours=23), 20, ttft_ms=ramp(300)))
+    (found,) = samples(store, rule).values()
+    assert (found.requests, found.value, found.breaching) == (20, 5715.0, True)
+    assert "5,715 ms vs baseline 1,905 ms (+200.0%)" in found.describe("firing")
+    assert "40 in the same 1440 min of the previous 2 days" in found.describe("firing")

@@ -22,4 +22,7 @@ SELECT
     sum(c.cost_usd) AS cost_sum
 FROM call_costs($hour_lo, $hour_hi) c JOIN w ON c.ts >= w.lo AND c.ts < w.hi
 WHERE c.status = 'ok' AND c.cost_usd IS NOT NULL
+  -- the window test on ts alone, pushed down to the scan of the calls to price
+  AND ($window_minutes >= 1440
+       OR (epoch_us($hi) - epoch_us(c.ts) - 1) % 86400000000 < $window_minutes * 60000000)
 GROUP BY ALL
