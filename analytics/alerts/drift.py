@@ -33,7 +33,7 @@ Side = Mapping[str, Any]  # one row of drift_stats (plus drift_cost) for one gro
 class Detector:
     """How one drift metric is read from a side and judged against its baseline."""
 
-    label: str
+    label: str  # `{finish_reason}` is the rule's
     direction: str  # rise | drop | either
     relative: bool  # threshold is a relative change; else absolute share points
     unit: str  # ms | tok/s | tokens | usd | share: how a value is printed
@@ -72,7 +72,7 @@ DETECTORS: dict[str, Detector] = {
     "cache_hit_share": Detector("cache-hit share", "drop", False, "share",
                                 _share("input_n", "cache_read_sum", "prompt_sum")),
     "error_rate": Detector("error rate", "rise", False, "share", _share("attempts", "errors", "attempts")),
-    "finish_reason_share": Detector("finish_reason share", "rise", False, "share",
+    "finish_reason_share": Detector("share of finish_reason {finish_reason}", "rise", False, "share",
                                     _share("finish_n", "finish_hits", "finish_n")),
 }
 
@@ -129,7 +129,8 @@ def _metric_sample(rule: AlertRule, detector: Detector, group: dict[str, Any], c
 
     def describe(state: str) -> str:
         verb = "back to" if state == "resolved" else "at"
-        return (f"{rule.name}: {detector.label} {verb} {_fmt(detector.unit, now)} vs baseline "
+        label = detector.label.format(finish_reason=rule.finish_reason)
+        return (f"{rule.name}: {label} {verb} {_fmt(detector.unit, now)} vs baseline "
                 f"{_fmt(detector.unit, then)} ({_change(detector, now, then)}) for {where_text(group)}; "
                 f"{n_cur} calls in the last {rule.window_minutes} min, {n_base} in the same "
                 f"{rule.window_minutes} min of the previous {rule.baseline_days} days; "
