@@ -6,6 +6,8 @@ Expected values are computed by hand in the comments beside them.
 
 from __future__ import annotations
 
+import argparse
+import json
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -25,14 +27,19 @@ from outcrop.analytics.capacity import (
     resolve_quotas,
     sync_burndown,
 )
+from outcrop.analytics.provisioned import Traffic, peak_split, size
 from outcrop.analytics.queries import QueryError, run_query
+from outcrop.analytics.report import GROUP_BY_MODEL_REGION, build_report
 from outcrop.analytics.rollups import run_rollups
+from outcrop.cli.report import add_report_arguments, run_report_command
 from outcrop.core.settings import (
     DEFAULT_OUTPUT_BURNDOWN,
     AwsSettings,
     CapacityQuota,
     CapacitySettings,
+    ModelUnits,
     OutputBurndown,
+    PriceOverride,
     PricingSettings,
     Settings,
 )
@@ -337,3 +344,105 @@ def test_an_api_error_is_reported_in_the_source_and_other_regions_still_resolve(
     assert (failed.tpm, failed.rpm) == (None, None)
     assert failed.source.startswith("service-quotas error: ") and "AccessDeniedException" in failed.source
     assert "AccessDeniedException" in caplog.text
+
+
+# --- Provisioned Throughput sizing and the capacity report ----------------------------
+
+SONNET_PRICE = PriceOverride(model=SONNET4, input_per_mtok=3.0, output_per_mtok=15.0,
+                             cache_read_per_mtok=0.3, cache_write_per_mtok=3.75)
+SONNET_UNITS = ModelUnits(model=SONNET4, input_tpm_per_unit=300, output_tpm_per_unit=1000,
+                          hourly_usd_1_month=40.0, hourly_usd_6_month=30.0)
+
+
+@pytest.fixture()
+def priced() -> duckdb.DuckDBPyConnection:
+    db = fresh_db()
+    insert_calls(db, _calls(), T0)
+    run_rollups(db, PricingSettings(use_genai_prices=False, overrides=(SONNET_PRICE,)), NOW)
+    return db
+
+
+def _report(db: duckdb.DuckDBPyConnection, by: list[str], settings: Settings, notes: list[str]) -> list[dict[str, Any]]:
+    table = build_report(lambda name, params: run_query(db, name, params), "capacity", DAY0,
+                         DAY0 + timedelta(days=1), by, {}, settings=settings, notes=notes)
+    return table.to_pylist()
+
+
+def test_capacity_report_sizes_provisioned_throughput_by_hand(priced: duckdb.DuckDBPyConnection) -> None:
+    settings = Settings(capacity=CapacitySettings(
+        quotas=(CapacityQuota(model=SONNET4, region="us-east-1", tpm=10_020),), model_units=(SONNET_UNITS,)))
+    notes: list[str] = []
+    rows = {r["model"]: r for r in _report(priced, ["model", "region"], settings, notes)}
+    assert notes == []
+    sonnet = rows[SONNET4]
+    assert (sonnet["peak_quota_tpm"], sonnet["quota_tpm"], sonnet["quota_source"]) == (5010, 10_020, "config")
+    assert sonnet["quota_share"] == 0.5  # 5010 / 10020
+    # Sonnet 4 on 2025-03-03: input 1000 + 500 + 10, cache write 200, output 100 + 40 + 1000.
+    # Quota input side 1710; the peak's 5010 quota tokens split 1710 : 5 x 1140 = 1710 : 5700,
+    # so input 5010 x 1710 / 7410 = 1156.15 and output 5010 x 1140 / 7410 = 770.77 tokens.
+    # Units: max(1156.15 / 300, 770.77 / 1000) = 3.854 x 1.2 = 4.62 -> 5.
+    assert sonnet["model_units_needed"] == 5
+    assert sonnet["pt_monthly_usd_1_month"] == pytest.approx(5 * 40.0 * 730)  # 146,000
+    assert sonnet["pt_monthly_usd_6_month"] == pytest.approx(5 * 30.0 * 730)  # 109,500
+    # cost of the day: (1510 x 3 + 3000 x 0.3 + 200 x 3.75 + 1140 x 15) / 1e6 = $0.02328, x 730 h / 24 h
+    assert sonnet["on_demand_monthly_usd"] == pytest.approx(0.02328 * 730 / 24)  # 0.7081
+    assert sonnet["breakeven_utilisation"] == pytest.approx(0.02328 * 730 / 24 / 146_000)
+    assert sonnet["missing"] is None
+    haiku = rows[HAIKU35]
+    assert [haiku[k] for k in ("quota_tpm", "quota_share", "model_units_needed", "pt_monthly_usd_1_month",
+                               "on_demand_monthly_usd", "breakeven_utilisation")] == [None] * 6
+    assert haiku["missing"] == (f"a TPM quota for {HAIKU35} in us-east-1 (capacity.quotas or capacity.service_quotas); "
+                                f"a price for {HAIKU35} (1 unpriced calls); capacity.model_units for {HAIKU35}")
+
+
+def test_capacity_report_not_by_model_and_region_leaves_the_columns_null_and_says_why(
+    priced: duckdb.DuckDBPyConnection,
+) -> None:
+    notes: list[str] = []
+    rows = _report(priced, ["tenant"], Settings(capacity=CapacitySettings(model_units=(SONNET_UNITS,))), notes)
+    assert len(rows) == 1 and rows[0]["model_units_needed"] is None and rows[0]["missing"] is None
+    assert notes == [GROUP_BY_MODEL_REGION]
+
+
+def test_report_command_prints_the_note_on_stderr(priced: duckdb.DuckDBPyConnection, capsys: Any) -> None:
+    parser = argparse.ArgumentParser()
+    add_report_arguments(parser)
+    args = parser.parse_args(["capacity", "--from", "2025-03-03T00:00:00Z", "--to", "2025-03-04T00:00:00Z",
+                              "--by", "model,region", "--format", "json"])
+    run = lambda name, params: run_query(priced, name, params)  # noqa: E731
+    assert run_report_command(args, run, settings=Settings()) == 0
+    out = capsys.readouterr()
+    assert {r["model"] for r in json.loads(out.out)} == {SONNET4, HAIKU35} and out.err == ""
+    args = parser.parse_args(["capacity", "--from", "2025-03-03T00:00:00Z", "--to", "2025-03-04T00:00:00Z"])
+    assert run_report_command(args, run, settings=Settings()) == 0
+    assert "group by model,region" in capsys.readouterr().err
+
+
+def test_units_are_exact_at_a_whole_number_of_units() -> None:
+    # output only: 2500 quota tokens = 500 output x 5; 500 / 100 per unit = 5 units x 1.2 = 6
+    # exactly (6.000000000000001 in floats, which would round up to 7)
+    traffic = Traffic(model=SONNET4, peak_quota_tpm=2500, quota_input_tokens=0, output_tokens=100,
+                      cost_usd=None, unpriced_requests=0, hours=24.0)
+    units = ModelUnits(model=f"us.{SONNET4}", input_tpm_per_unit=1, output_tpm_per_unit=100, hourly_usd_1_month=10.0)
+    sized = size(traffic, CapacitySettings(model_units=(units,), headroom=0.2))
+    assert sized.model_units_needed == 6
+    assert sized.pt_monthly_usd_1_month == 6 * 10.0 * 730
+    assert sized.pt_monthly_usd_6_month is None and sized.on_demand_monthly_usd is None
+    assert sized.missing == (f"capacity.model_units[].hourly_usd_6_month for {SONNET4}",)
+    assert peak_split(traffic, 5.0) == (0, 500)
+
+
+def test_breakeven_is_on_demand_over_one_month_pt() -> None:
+    # 1000 quota tokens at the peak, input:output 3:1 at rate 1 -> 750 in, 250 out; units of
+    # 1000 in / 100 out: max(0.75, 2.5) = 2.5 x 1.0 = 2.5 -> 3 units x $20 x 730 = $43,800.
+    # $600 over 10 days -> $600 x 730 / 240 = $1,825 a month; 1825 / 43800 = 0.041667
+    traffic = Traffic(model="amazon.nova-pro-v1:0", peak_quota_tpm=1000, quota_input_tokens=300, output_tokens=100,
+                      cost_usd=600.0, unpriced_requests=0, hours=240.0)
+    units = ModelUnits(model="amazon.nova-pro-v1:0", input_tpm_per_unit=1000, output_tpm_per_unit=100,
+                       hourly_usd_1_month=20.0, hourly_usd_6_month=15.0)
+    sized = size(traffic, CapacitySettings(model_units=(units,), headroom=0.0))
+    assert sized.model_units_needed == 3
+    assert sized.pt_monthly_usd_1_month == pytest.approx(43_800.0)
+    assert sized.on_demand_monthly_usd == pytest.approx(1825.0)
+    assert sized.breakeven_utilisation == pytest.approx(1825 / 43_800)
+    assert sized.missing == ()

@@ -34,7 +34,9 @@ EXPECTED = {
     "capacity": ["tenant", "model", "requests", "throttles", "throttle_rate", "peak_rpm",
                  "avg_rpm", "peak_tpm", "peak_quota_tpm", "avg_tpm", "input_tokens_per_request_mean",
                  "input_tokens_per_request_p95", "output_tokens_per_request_mean",
-                 "output_tokens_per_request_p95"],
+                 "output_tokens_per_request_p95", "quota_tpm", "quota_source", "quota_share",
+                 "model_units_needed", "pt_monthly_usd_1_month", "pt_monthly_usd_6_month",
+                 "on_demand_monthly_usd", "breakeven_utilisation", "missing"],
 }  # fmt: skip
 
 

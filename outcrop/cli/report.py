@@ -30,7 +30,7 @@ def run(args: argparse.Namespace) -> int:
     settings = cli_settings(args)
     if args.kind == "budgets":
         return run_budgets_command(args, query_runner(args.db, settings), settings)
-    return run_report_command(args, query_runner(args.db, settings))
+    return run_report_command(args, query_runner(args.db, settings), settings=settings)
 
 
 def run_budgets_command(args: argparse.Namespace, run_query_fn: RunQuery, settings: Settings) -> int:
@@ -75,18 +75,24 @@ def _parse_where(items: Sequence[str]) -> dict[str, list[str]]:
     return where
 
 
-def run_report_command(args: argparse.Namespace, run_query_fn: RunQuery, now: datetime | None = None) -> int:
+def run_report_command(
+    args: argparse.Namespace, run_query_fn: RunQuery, now: datetime | None = None, settings: Settings | None = None
+) -> int:
     """Print the report; 0 on success, 2 on a bad argument (message on stderr)."""
     clock_now = now or utcnow()
+    notes: list[str] = []
     try:
         end = _parse_when(args.end, clock_now, "to")
         start = _parse_when(args.start, end - timedelta(days=1), "from")
         by = [k.strip() for k in args.by.split(",") if k.strip()]
-        table = build_report(run_query_fn, args.kind, start, end, by, _parse_where(args.where))
+        table = build_report(run_query_fn, args.kind, start, end, by, _parse_where(args.where),
+                             settings=settings, notes=notes)
     except (QueryError, ValueError) as exc:
         print(f"outcrop report: {exc}", file=sys.stderr)
         return 2
     sys.stdout.write(format_table(table, args.fmt, human=True))
+    for note in notes:
+        print(f"outcrop report: {note}", file=sys.stderr)
     if getattr(run_query_fn, "truncated", False):  # the runner of outcrop.cli.access cuts at the row cap
         print(f"(output cut at {run_query_fn.limit} rows: server.query_max_rows)", file=sys.stderr)  # type: ignore[attr-defined]
     return 0
