@@ -13,6 +13,7 @@ from typing import Any
 
 import duckdb
 import pytest
+import requests
 from test_rollups_fixtures import T0, fresh_db, insert_calls
 
 from outcrop.analytics.capacity import (
@@ -446,3 +447,25 @@ def test_breakeven_is_on_demand_over_one_month_pt() -> None:
     assert sized.on_demand_monthly_usd == pytest.approx(1825.0)
     assert sized.breakeven_utilisation == pytest.approx(1825 / 43_800)
     assert sized.missing == ()
+
+
+def test_read_api_serves_the_capacity_report_with_its_columns(server_factory: Any) -> None:
+    server = server_factory(
+        capacity={"quotas": [{"model": SONNET4, "region": "us-east-1", "tpm": 10_020}],
+                  "model_units": [SONNET_UNITS.model_dump(exclude_none=True)]},
+        pricing={"use_genai_prices": False, "overrides": [SONNET_PRICE.model_dump(exclude_none=True)]},
+    )
+    server.store.write(lambda con: insert_calls(con, _calls(), T0))
+    requests.post(server.api_url + "/v1/admin/jobs", json={"names": ["rollups"]}, timeout=60).raise_for_status()
+    body = {"params": {"from": "2025-03-03T00:00:00Z", "to": "2025-03-04T00:00:00Z", "by": ["model", "region"]}}
+    answer = requests.post(server.api_url + "/v1/reports/capacity", json=body, timeout=30)
+    assert answer.status_code == 200, answer.text
+    sonnet = next(r for r in answer.json() if r["model"] == SONNET4)
+    # the figures of test_capacity_report_sizes_provisioned_throughput_by_hand
+    assert (sonnet["quota_share"], sonnet["model_units_needed"], sonnet["missing"]) == (0.5, 5, None)
+    assert sonnet["pt_monthly_usd_1_month"] == pytest.approx(146_000.0)
+    bad = requests.post(server.api_url + "/v1/reports/capacity", json={"params": {**body["params"], "by": "model"}},
+                        timeout=30)
+    assert bad.status_code == 400 and "'by' must be a list" in bad.json()["message"]
+    peaks = requests.post(server.api_url + "/v1/queries/daily_peaks", json=body, timeout=30).json()
+    assert [(r["model"], r["peak_quota_tpm"]) for r in peaks] == [(HAIKU35, 150), (SONNET4, 5010)]

@@ -244,6 +244,25 @@ class ApiHandlers:
                             self.settings.alerts.budgets, at)
         return self._table_response(request, table, self.settings.server.query_max_rows)
 
+    def capacity_report(self, request: Request, body: dict[str, Any]) -> Response:
+        """`outcrop report capacity` with its quota and Provisioned Throughput columns, which
+        need the settings (and the Service Quotas API), so no named query can give them.
+        Body {"params": {"from", "to", "by", "where"}}, as a named query's."""
+        self._require_reader(request)
+        from outcrop.analytics.queries import parse_time, run_query
+        from outcrop.analytics.report import build_report
+
+        params = body.get("params") or {}
+        if not isinstance(params, dict):
+            raise QueryError("params must be an object")
+        by, where = params.get("by", []), params.get("where", {})
+        if not isinstance(by, list) or not isinstance(where, dict):
+            raise QueryError("'by' must be a list of group keys and 'where' a mapping of key to value(s)")
+        table = build_report(lambda name, p: run_query(self.reader, name, p), "capacity",
+                             parse_time(params.get("from"), "from"), parse_time(params.get("to"), "to"),
+                             by, where, settings=self.settings)
+        return self._table_response(request, table, self.settings.server.query_max_rows)
+
 
 def _json(value: Any, status: int = 200) -> Response:
     return Response(to_json(value), status_code=status, media_type="application/json")
@@ -291,6 +310,7 @@ def create_api(handlers: ApiHandlers) -> Starlette:
             Route("/v1/alerts/config", _guard(h.alert_config, False, p)),
             Route("/v1/alerts/{alert_id:int}", _guard(h.alert_detail, False, p)),
             Route("/v1/budgets", _guard(h.budgets, False, p)),
+            Route("/v1/reports/capacity", _guard(h.capacity_report, True, p), methods=["POST"]),
             Route("/v1/admin/ingest", _guard(h.ingest, True, p), methods=["POST"]),
             Route("/v1/admin/jobs", _guard(h.jobs, True, p), methods=["POST"]),
             Route("/v1/admin/alerts/{action}", _guard(h.alerts, True, p), methods=["POST"]),
