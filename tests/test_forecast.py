@@ -1,15 +1,23 @@
 """The daily forecast: its interval covers a series of known noise, the weekly season from
 14 days on and not before, too little history refused with a reason, days without calls
-counted as zero peaks, and the same series giving the same forecast."""
+counted as zero peaks, the same series giving the same forecast; and `outcrop report
+forecast` on a database file and through the running server."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+import json
+from datetime import date, datetime, timedelta
+from typing import Any
 
 import numpy as np
 import pytest
 
 from outcrop.analytics.forecast import MIN_HISTORY_DAYS, NoForecast, forecast_daily, history
+from outcrop.analytics.rollups import run_rollups
+from outcrop.cli.main import main
+from outcrop.core.store.writer import Store
+from tests.conftest import make_settings
+from tests.test_rollups_fixtures import insert_calls
 
 MONDAY = date(2026, 10, 5)
 # Monday .. Sunday: weekdays busy, weekends quiet, as most LLM traffic is
@@ -101,3 +109,90 @@ def test_bad_arguments_name_the_parameter() -> None:
         forecast_daily(series([1.0] * 7), MONDAY + timedelta(days=6), 0)
     with pytest.raises(ValueError, match="level"):
         forecast_daily(series([1.0] * 7), MONDAY + timedelta(days=6), 7, level=100)
+
+
+# -- `outcrop report forecast` end to end, on the file and through the server --------------
+
+HAIKU = "anthropic.claude-3-5-haiku-20241022-v1:0"
+NOVA = "amazon.nova-lite-v1:0"
+NOV1 = datetime(2026, 11, 1)
+
+
+def add_calls(store: Store) -> None:
+    """Haiku: one call a day at noon for 30 days (1 .. 30 Nov), day i with 10,000 + 1,000 × i
+    input tokens (an exact line, forecast on the line with zero width); Nova: 5 days only."""
+    rows = [{"call_id": f"h{i}", "ts": NOV1 + timedelta(days=i, hours=12), "tenant": "acme", "model": HAIKU,
+             "input_tokens": 10_000 + 1_000 * i, "output_tokens": 0} for i in range(30)]
+    rows += [{"call_id": f"n{i}", "ts": NOV1 + timedelta(days=25 + i, hours=12), "tenant": "globex", "model": NOVA,
+              "input_tokens": 500, "output_tokens": 0} for i in range(5)]
+    store.write(lambda con: insert_calls(con, rows, NOV1))
+    store.write(lambda con: run_rollups(con, make_settings().pricing, datetime(2026, 12, 1, 1)))
+
+
+def report(capsys: Any, db_path: str, *extra: str) -> tuple[int, list[dict[str, Any]], str]:
+    code = main(["report", "forecast", "--db", db_path, "--at", "2026-12-01T00:30:00Z", "--format", "json", *extra])
+    out, err = capsys.readouterr()
+    return code, (json.loads(out) if code == 0 else []), err
+
+
+def check_haiku_rows(rows: list[dict[str, Any]], days: int) -> None:
+    # the day of --at (1 Dec) is partial: never fitted, and the forecast starts on 2 Dec (day 31)
+    assert [r["date"] for r in rows] == [f"2026-12-{2 + k:02d}" for k in range(days)]
+    for k, row in enumerate(rows):
+        line = 10_000 + 1_000 * (31 + k)
+        assert set(row) == {"model", "region", "date", "peak_rpm", "peak_rpm_lo", "peak_rpm_hi", "peak_tpm",
+                            "peak_tpm_lo", "peak_tpm_hi", "peak_quota_tpm", "peak_quota_tpm_lo",
+                            "peak_quota_tpm_hi", "quota_tpm"}
+        assert (row["model"], row["region"], row["quota_tpm"]) == (HAIKU, "us-east-1", 60_000)
+        assert (row["peak_rpm"], row["peak_rpm_lo"], row["peak_rpm_hi"]) == (1.0, 1.0, 1.0)
+        for metric in ("peak_tpm", "peak_quota_tpm"):
+            for end in ("", "_lo", "_hi"):
+                assert row[metric + end] == pytest.approx(line, abs=1.0)
+
+
+@pytest.fixture
+def toml(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "outcrop.toml").write_text(
+        f'[[capacity.quotas]]\nmodel = "{HAIKU}"\nregion = "us-east-1"\ntpm = 60000\n')
+    monkeypatch.chdir(tmp_path)
+
+
+def test_report_forecast_on_the_file(store: Store, capsys: Any, db_path: str, toml: None) -> None:
+    add_calls(store)
+    store.close()
+    code, rows, err = report(capsys, db_path, "--horizon-days", "7")
+    assert code == 0
+    check_haiku_rows(rows, 7)  # Nova has 5 days: no rows, a line on stderr instead
+    assert (f"model={NOVA}, region=us-east-1: no forecast: 5 day(s) of history up to 2026-11-30, fewer than "
+            "the 7 a forecast needs") in err
+    # grouped by tenant there is no quota to show
+    code, rows, _ = report(capsys, db_path, "--by", "tenant", "--where", "tenant=acme")
+    assert code == 0 and len(rows) == 14  # the default horizon
+    assert {(r["tenant"], r["quota_tpm"]) for r in rows} == {("acme", None)}
+    assert "model" not in rows[0]
+    # the text table, as a person reads it
+    assert main(["report", "forecast", "--db", db_path, "--at", "2026-12-01T00:30:00Z", "--horizon-days", "7",
+                 "--where", f"model={HAIKU}"]) == 0
+    text = capsys.readouterr().out
+    assert text.splitlines()[0].split() == ["model", "region", "date", "peak_rpm", "peak_rpm_lo", "peak_rpm_hi",
+                                            "peak_tpm", "peak_tpm_lo", "peak_tpm_hi", "peak_quota_tpm",
+                                            "peak_quota_tpm_lo", "peak_quota_tpm_hi", "quota_tpm"]
+    assert "(7 rows)" in text
+
+
+def test_report_forecast_refuses_bad_arguments(store: Store, capsys: Any, db_path: str, toml: None) -> None:
+    store.close()
+    for extra, message in ((["--by", "route"], "--by: a forecast groups by tenant, model, region only, got route"),
+                           (["--horizon-days", "31"], "--horizon-days must be from 7 to 30, got 31"),
+                           (["--horizon-days", "6"], "--horizon-days must be from 7 to 30, got 6")):
+        code, _, err = report(capsys, db_path, *extra)
+        assert (code, err.strip()) == (2, f"outcrop report: {message}")
+
+
+def test_report_forecast_through_the_running_server(server_factory: Any, capsys: Any, db_path: str,
+                                                    toml: None) -> None:
+    running = server_factory()
+    add_calls(running.store)
+    code, rows, _ = report(capsys, db_path, "--horizon-days", "7", "--where", f"model={HAIKU}")
+    assert code == 0
+    check_haiku_rows(rows, 7)

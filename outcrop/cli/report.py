@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from outcrop.analytics.queries import GROUP_KEYS, QueryError, parse_time
 from outcrop.analytics.report import KINDS, RunQuery, build_report
 from outcrop.cli.access import cli_settings, query_runner
+from outcrop.cli.forecast import add_forecast_arguments, run_forecast_command
 from outcrop.cli.formatting import FORMATS, format_table
 from outcrop.core.clock import utcnow
 from outcrop.core.settings import Settings
@@ -30,6 +31,8 @@ def run(args: argparse.Namespace) -> int:
     settings = cli_settings(args)
     if args.kind == "budgets":
         return run_budgets_command(args, query_runner(args.db, settings), settings)
+    if args.kind == "forecast":
+        return run_forecast_command(args, query_runner(args.db, settings), settings)
     return run_report_command(args, query_runner(args.db, settings), settings=settings)
 
 
@@ -49,8 +52,8 @@ def run_budgets_command(args: argparse.Namespace, run_query_fn: RunQuery, settin
 
 def add_report_arguments(parser: argparse.ArgumentParser) -> None:
     """Arguments of `outcrop report` (the caller adds --db and the like)."""
-    parser.add_argument("kind", choices=(*KINDS, "budgets"), help="which report")
-    parser.add_argument("--at", help="budgets: ISO 8601 UTC time to report as of (default: now)")
+    parser.add_argument("kind", choices=(*KINDS, "budgets", "forecast"), help="which report")
+    parser.add_argument("--at", help="budgets, forecast: ISO 8601 UTC time to report as of (default: now)")
     parser.add_argument("--from", dest="start", help="start, ISO 8601 UTC (default: 24h ago)")
     parser.add_argument("--to", dest="end", help="end, ISO 8601 UTC (default: now)")
     parser.add_argument("--by", default="", help=f"comma-separated group keys from {','.join(GROUP_KEYS)}")
@@ -59,6 +62,7 @@ def add_report_arguments(parser: argparse.ArgumentParser) -> None:
         help="filter on a group key; repeat for more keys or values",
     )  # fmt: skip
     parser.add_argument("--format", dest="fmt", choices=FORMATS, default="table")
+    add_forecast_arguments(parser)
 
 
 def _parse_when(text: str | None, default: datetime, name: str) -> datetime:
