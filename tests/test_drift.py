@@ -259,3 +259,19 @@ def test_a_day_long_window_compares_whole_days(store: Store) -> None:
     assert (found.requests, found.value, found.breaching) == (20, 5715.0, True)
     assert "5,715 ms vs baseline 1,905 ms (+200.0%)" in found.describe("firing")
     assert "40 in the same 1440 min of the previous 2 days" in found.describe("firing")
+
+
+def test_a_provisioned_hour_is_shared_among_the_calls_before_the_evaluation(store: Store) -> None:
+    pt_model = "test.drift-pt-model"
+    settings = make_settings(pricing={"use_genai_prices": False, "provisioned": [
+        {"model": pt_model, "region": "us-east-1", "model_units": 1, "hourly_rate_per_unit": 20.0,
+         "valid_from": "2026-01-01"}]})
+    store.write(lambda con: sync_prices(con, settings.pricing, T))
+    # each 12:00 hour: 20 calls of 1,000 tokens share $20, so $1 a call
+    put(store, every_day(range(0, DAYS + 1), T, 20, model=pt_model, input_tokens=1000))
+    rule, at = drift_rule("cost_per_request_usd"), T + timedelta(minutes=10)
+    (before,) = samples(store, rule, at).values()
+    assert (before.requests, before.value, before.breaching) == (20, 1.0, False)
+    put(store, calls(T + timedelta(minutes=20), 20, model=pt_model, input_tokens=1000))  # later, same hour
+    (after,) = samples(store, rule, at).values()
+    assert (after.value, after.describe("firing")) == (before.value, before.describe("firing"))

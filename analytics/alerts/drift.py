@@ -101,9 +101,10 @@ def _read_sides(con: duckdb.DuckDBPyConnection, rule: AlertRule,
     rows = fetch_dicts(con, load_sql("alerts/drift_stats.sql"),
                        {**shape, "lo": lo, "finish_reason": rule.finish_reason})
     if rule.metric == "cost_per_request_usd":
+        # whole hours for the Provisioned Throughput share, but nothing from `at` on: a later
+        # call in the same hour would change the share, and so a past evaluation's answer
         hour_lo = lo.replace(minute=0, second=0, microsecond=0)
-        hour_hi = at.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
-        rows += fetch_dicts(con, load_sql("alerts/drift_cost.sql"), {**shape, "hour_lo": hour_lo, "hour_hi": hour_hi})
+        rows += fetch_dicts(con, load_sql("alerts/drift_cost.sql"), {**shape, "hour_lo": hour_lo})
     sides: dict[str, tuple[dict[str, Any], dict[str, dict[str, Any]]]] = {}
     for row in rows:
         group = {k: row[k] for k in rule.by}
