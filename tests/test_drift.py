@@ -275,3 +275,12 @@ def test_a_provisioned_hour_is_shared_among_the_calls_before_the_evaluation(stor
     put(store, calls(T + timedelta(minutes=20), 20, model=pt_model, input_tokens=1000))  # later, same hour
     (after,) = samples(store, rule, at).values()
     assert (after.value, after.describe("firing")) == (before.value, before.describe("firing"))
+
+
+def test_an_hour_long_window_is_read(store: Store) -> None:
+    # 60 min x 60,000,000 us overflows a 32-bit product: the window length is widened first
+    hour = timedelta(minutes=60)
+    put(store, every_day(range(1, DAYS + 1), T - hour, 20, ttft_ms=100.0))
+    put(store, calls(T - hour, 20, ttft_ms=300.0))
+    (found,) = samples(store, drift_rule("ttft_ms_p95", window_minutes=60)).values()
+    assert (found.requests, found.value, found.breaching) == (20, 300.0, True)

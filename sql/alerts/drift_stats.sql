@@ -18,7 +18,7 @@ WITH w AS (
     FROM plausible_calls($lo, $hi) p JOIN w ON p.ts >= w.lo AND p.ts < w.hi
     -- the same test on ts alone, which the scan applies before anything else is read
     WHERE $window_minutes >= 1440
-       OR (epoch_us($hi) - epoch_us(p.ts) - 1) % 86400000000 < $window_minutes * 60000000
+       OR (epoch_us($hi) - epoch_us(p.ts) - 1) % 86400000000 < $window_minutes::BIGINT * 60000000
 )
 SELECT
     CASE WHEN $by_tenant THEN tenant END AS tenant,
