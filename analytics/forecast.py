@@ -147,7 +147,8 @@ RunQuery = Callable[[str, dict[str, Any]], pa.Table]
 PEAK_METRICS = ("peak_rpm", "peak_tpm", "peak_quota_tpm")
 FORECAST_KEYS = ("tenant", "model", "region")  # the keys the capacity rollups keep
 HISTORY_DAYS = 56  # eight weeks: enough for the weekly season, short enough to follow a change
-MIN_HORIZON_DAYS, MAX_REPORT_HORIZON_DAYS = 7, 30
+MAX_HISTORY_DAYS = 366
+MIN_HORIZON_DAYS, MAX_REPORT_HORIZON_DAYS, DEFAULT_HORIZON_DAYS = 7, 30, 14
 Group = tuple[str | None, ...]  # the values of the `by` keys, in FORECAST_KEYS order
 
 
@@ -234,12 +235,12 @@ def forecast_table(run: RunQuery, settings: Settings, by: Sequence[str], where: 
     `_lo` / `_hi` bounds, and `quota_tpm` where a quota is known (grouped by model and
     region); and, for each group with no forecast, why not."""
     if not MIN_HORIZON_DAYS <= horizon_days <= MAX_REPORT_HORIZON_DAYS:
-        raise QueryError(f"--horizon-days must be from {MIN_HORIZON_DAYS} to {MAX_REPORT_HORIZON_DAYS}, "
+        raise QueryError(f"horizon_days must be from {MIN_HORIZON_DAYS} to {MAX_REPORT_HORIZON_DAYS}, "
                          f"got {horizon_days}")
-    if not MIN_HISTORY_DAYS <= history_days <= MAX_HORIZON_DAYS:
-        raise QueryError(f"--history-days must be from {MIN_HISTORY_DAYS} to {MAX_HORIZON_DAYS}, got {history_days}")
+    if not MIN_HISTORY_DAYS <= history_days <= MAX_HISTORY_DAYS:
+        raise QueryError(f"history_days must be from {MIN_HISTORY_DAYS} to {MAX_HISTORY_DAYS}, got {history_days}")
+    groups = forecast_groups(run, by, where, at, horizon_days, history_days)
     keys = [k for k in FORECAST_KEYS if k in by]
-    groups = forecast_groups(run, keys, where, at, horizon_days, history_days)
     quotas = _quota_tpm(settings, [g.group for g in groups if g.forecasts]) if {"model", "region"} <= set(keys) \
         else {}
     rows, notes = [], []

@@ -9,6 +9,7 @@ import json
 from datetime import date, datetime, timedelta
 from typing import Any
 
+import httpx
 import numpy as np
 import pytest
 
@@ -182,9 +183,10 @@ def test_report_forecast_on_the_file(store: Store, capsys: Any, db_path: str, to
 
 def test_report_forecast_refuses_bad_arguments(store: Store, capsys: Any, db_path: str, toml: None) -> None:
     store.close()
-    for extra, message in ((["--by", "route"], "--by: a forecast groups by tenant, model, region only, got route"),
-                           (["--horizon-days", "31"], "--horizon-days must be from 7 to 30, got 31"),
-                           (["--horizon-days", "6"], "--horizon-days must be from 7 to 30, got 6")):
+    for extra, message in ((["--by", "route"], "a forecast groups by tenant, model, region only, got route"),
+                           (["--horizon-days", "31"], "horizon_days must be from 7 to 30, got 31"),
+                           (["--horizon-days", "6"], "horizon_days must be from 7 to 30, got 6"),
+                           (["--history-days", "3"], "history_days must be from 7 to 366, got 3")):
         code, _, err = report(capsys, db_path, *extra)
         assert (code, err.strip()) == (2, f"outcrop report: {message}")
 
@@ -196,3 +198,19 @@ def test_report_forecast_through_the_running_server(server_factory: Any, capsys:
     code, rows, _ = report(capsys, db_path, "--horizon-days", "7", "--where", f"model={HAIKU}")
     assert code == 0
     check_haiku_rows(rows, 7)
+
+
+def test_the_read_api_answers_the_same_forecast(server_factory: Any) -> None:
+    running = server_factory(capacity={"quotas": [{"model": HAIKU, "region": "us-east-1", "tpm": 60_000}]})
+    add_calls(running.store)
+    url = running.api_url + "/v1/reports/forecast"
+    params = {"where": {"model": HAIKU}, "at": "2026-12-01T00:30:00Z", "horizon_days": 7}
+    answer = httpx.post(url, json={"params": params}, timeout=30)
+    assert answer.status_code == 200
+    check_haiku_rows(answer.json(), 7)
+    bad = httpx.post(url, json={"params": {**params, "horizon_days": "7"}}, timeout=30)
+    assert (bad.status_code, bad.json()["message"]) == (400, "horizon_days and history_days must be whole "
+                                                             "numbers of days")
+    bad = httpx.post(url, json={"params": {**params, "by": ["route"]}}, timeout=30)
+    assert (bad.status_code, bad.json()["message"]) == (400, "a forecast groups by tenant, model, region only, "
+                                                             "got route")

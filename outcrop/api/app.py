@@ -263,6 +263,28 @@ class ApiHandlers:
                              by, where, settings=self.settings)
         return self._table_response(request, table, self.settings.server.query_max_rows)
 
+    def forecast_report(self, request: Request, body: dict[str, Any]) -> Response:
+        """`outcrop report forecast`, computed from daily_peaks with the settings' quotas.
+        Body {"params": {"by", "where", "at", "horizon_days", "history_days"}}, each optional;
+        a group with too little history has no rows."""
+        self._require_reader(request)
+        from outcrop.analytics.forecast import DEFAULT_HORIZON_DAYS, HISTORY_DAYS, forecast_table
+        from outcrop.analytics.queries import parse_time, run_query
+
+        params = body.get("params") or {}
+        if not isinstance(params, dict):
+            raise QueryError("params must be an object")
+        by, where = params.get("by", ["model", "region"]), params.get("where", {})
+        if not isinstance(by, list) or not isinstance(where, dict):
+            raise QueryError("'by' must be a list of group keys and 'where' a mapping of key to value(s)")
+        days = (params.get("horizon_days", DEFAULT_HORIZON_DAYS), params.get("history_days", HISTORY_DAYS))
+        if not all(isinstance(d, int) and not isinstance(d, bool) for d in days):
+            raise QueryError("horizon_days and history_days must be whole numbers of days")
+        at = parse_time(params["at"], "at") if params.get("at") else self.clock()
+        table, _ = forecast_table(lambda name, p: run_query(self.reader, name, p), self.settings, by, where,
+                                  at, *days)
+        return self._table_response(request, table, self.settings.server.query_max_rows)
+
 
 def _json(value: Any, status: int = 200) -> Response:
     return Response(to_json(value), status_code=status, media_type="application/json")
@@ -311,6 +333,7 @@ def create_api(handlers: ApiHandlers) -> Starlette:
             Route("/v1/alerts/{alert_id:int}", _guard(h.alert_detail, False, p)),
             Route("/v1/budgets", _guard(h.budgets, False, p)),
             Route("/v1/reports/capacity", _guard(h.capacity_report, True, p), methods=["POST"]),
+            Route("/v1/reports/forecast", _guard(h.forecast_report, True, p), methods=["POST"]),
             Route("/v1/admin/ingest", _guard(h.ingest, True, p), methods=["POST"]),
             Route("/v1/admin/jobs", _guard(h.jobs, True, p), methods=["POST"]),
             Route("/v1/admin/alerts/{action}", _guard(h.alerts, True, p), methods=["POST"]),

@@ -3,8 +3,8 @@ their prediction interval and the quota where one is known.
 
 The forecast is `analytics.forecast.forecast_table`, computed here from the named query
 `daily_peaks`, which the runner reads on the local file or through the running server's
-read API alike. Groups with too little history get a line on stderr saying so instead
-of rows.
+read API alike; the server's `POST /v1/reports/forecast` answers the same table for the
+dashboard. Groups with too little history get a line on stderr saying so instead of rows.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import argparse
 import sys
 
 from outcrop.analytics.forecast import (
-    FORECAST_KEYS,
+    DEFAULT_HORIZON_DAYS,
     HISTORY_DAYS,
     LEVEL,
     MAX_REPORT_HORIZON_DAYS,
@@ -27,7 +27,6 @@ from outcrop.core.clock import utcnow
 from outcrop.core.settings import Settings
 
 DEFAULT_BY = "model,region"
-DEFAULT_HORIZON_DAYS = 14
 
 
 def add_forecast_arguments(parser: argparse.ArgumentParser) -> None:
@@ -45,9 +44,6 @@ def run_forecast_command(args: argparse.Namespace, run_query_fn: RunQuery, setti
 
     by = [k.strip() for k in (args.by or DEFAULT_BY).split(",") if k.strip()]
     try:
-        unknown = [k for k in by if k not in FORECAST_KEYS]
-        if unknown:
-            raise QueryError(f"--by: a forecast groups by {', '.join(FORECAST_KEYS)} only, got {', '.join(unknown)}")
         at = parse_time(args.at, "--at") if args.at else utcnow()
         table, notes = forecast_table(run_query_fn, settings, by, _parse_where(args.where), at,
                                       args.horizon_days, args.history_days)
