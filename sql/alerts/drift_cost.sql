@@ -24,6 +24,5 @@ SELECT
 FROM call_costs($hour_lo, $hi) c JOIN w ON c.ts >= w.lo AND c.ts < w.hi
 WHERE c.status = 'ok' AND c.cost_usd IS NOT NULL
   -- the window test on ts alone, pushed down to the scan of the calls to price
-  AND ($window_minutes >= 1440
-       OR (epoch_us($hi) - epoch_us(c.ts) - 1) % 86400000000 < $window_minutes * 60000000)
+  AND clock_window(c.ts, $hi, $window_minutes)
 GROUP BY ALL

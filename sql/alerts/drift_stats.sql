@@ -17,8 +17,7 @@ WITH w AS (
     SELECT CASE WHEN w.d = 0 THEN 'current' ELSE 'baseline' END AS side, p.*, p.status = 'ok' AS ok
     FROM plausible_calls($lo, $hi) p JOIN w ON p.ts >= w.lo AND p.ts < w.hi
     -- the same test on ts alone, which the scan applies before anything else is read
-    WHERE $window_minutes >= 1440
-       OR (epoch_us($hi) - epoch_us(p.ts) - 1) % 86400000000 < $window_minutes::BIGINT * 60000000
+    WHERE clock_window(p.ts, $hi, $window_minutes)
 )
 SELECT
     CASE WHEN $by_tenant THEN tenant END AS tenant,
