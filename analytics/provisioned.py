@@ -1,5 +1,5 @@
 """Provisioned Throughput sizing: model units for the peak minute, their monthly cost per
-term, the on-demand cost of the same traffic, and the break-even ratio (docs/capacity.md).
+term, the on-demand cost of the same traffic, and the break-even utilisation (docs/capacity.md).
 
 AWS publishes no per-unit throughput, so the facts come from `[[capacity.model_units]]`;
 without them the figures are None and `missing` names the keys to set. Pure functions:
@@ -78,8 +78,20 @@ def size(traffic: Traffic, capacity: CapacitySettings) -> Sizing:
     needed = units_needed(split[0], split[1], units, capacity.headroom)
     month_1 = _monthly(needed, units.hourly_usd_1_month, "hourly_usd_1_month", traffic.model, missing)
     month_6 = _monthly(needed, units.hourly_usd_6_month, "hourly_usd_6_month", traffic.model, missing)
-    breakeven = on_demand / month_1 if on_demand is not None and month_1 else None
+    breakeven = None
+    if on_demand and month_1 is not None:
+        breakeven = float(utilisation(traffic, units, needed) * Fraction(month_1) / Fraction(on_demand))
     return Sizing(needed, month_1, month_6, on_demand, breakeven, tuple(missing))
+
+
+def utilisation(traffic: Traffic, units: ModelUnits, needed: int) -> Fraction:
+    """The share of `needed` units' capacity the range's average minute uses: the larger of
+    its input-side and output shares (both limits hold at once)."""
+    minutes = Fraction(str(traffic.hours)) * 60
+    per_minute_in = Fraction(traffic.quota_input_tokens or 0) / minutes
+    per_minute_out = Fraction(traffic.output_tokens or 0) / minutes
+    return max(per_minute_in / (needed * units.input_tpm_per_unit),
+               per_minute_out / (needed * units.output_tpm_per_unit))
 
 
 def _monthly(units: int, hourly: float | None, key: str, model: str, missing: list[str]) -> float | None:

@@ -387,7 +387,11 @@ def test_capacity_report_sizes_provisioned_throughput_by_hand(priced: duckdb.Duc
     assert sonnet["pt_monthly_usd_6_month"] == pytest.approx(5 * 30.0 * 730)  # 109,500
     # cost of the day: (1510 x 3 + 3000 x 0.3 + 200 x 3.75 + 1140 x 15) / 1e6 = $0.02328, x 730 h / 24 h
     assert sonnet["on_demand_monthly_usd"] == pytest.approx(0.02328 * 730 / 24)  # 0.7081
-    assert sonnet["breakeven_utilisation"] == pytest.approx(0.02328 * 730 / 24 / 146_000)
+    # the day's average minute: 1710 / 1440 = 1.1875 input-side and 1140 / 1440 = 0.79167
+    # output tokens, of 5 units' 1500 and 5000: max(7.9167e-4, 1.5833e-4) = 7.9167e-4 used.
+    # At full use on demand would cost 0.70810 / 7.9167e-4 = $894.4 a month, against $146,000:
+    # break-even 146,000 / 894.4 = 163.2, above 1: the commitment cannot pay at any use
+    assert sonnet["breakeven_utilisation"] == pytest.approx(163.23, rel=1e-3)
     assert sonnet["missing"] is None
     haiku = rows[HAIKU35]
     assert [haiku[k] for k in ("quota_tpm", "quota_share", "model_units_needed", "pt_monthly_usd_1_month",
@@ -433,10 +437,13 @@ def test_units_are_exact_at_a_whole_number_of_units() -> None:
     assert peak_split(traffic, 5.0) == (0, 500)
 
 
-def test_breakeven_is_on_demand_over_one_month_pt() -> None:
+def test_breakeven_is_the_use_of_the_units_at_which_they_cost_what_on_demand_does() -> None:
     # 1000 quota tokens at the peak, input:output 3:1 at rate 1 -> 750 in, 250 out; units of
     # 1000 in / 100 out: max(0.75, 2.5) = 2.5 x 1.0 = 2.5 -> 3 units x $20 x 730 = $43,800.
-    # $600 over 10 days -> $600 x 730 / 240 = $1,825 a month; 1825 / 43800 = 0.041667
+    # $600 over 10 days -> $600 x 730 / 240 = $1,825 a month. The average minute (14,400 in
+    # 240 h) holds 300 / 14400 input and 100 / 14400 output tokens of 3 units' 3000 and 300:
+    # max(6.944e-6, 2.3148e-5) = 2.3148e-5 used. Fully used, the units would serve traffic
+    # costing 1825 / 2.3148e-5 = $78.84M on demand; they pay from 43,800 / 78.84M = 0.0556%.
     traffic = Traffic(model="amazon.nova-pro-v1:0", peak_quota_tpm=1000, quota_input_tokens=300, output_tokens=100,
                       cost_usd=600.0, unpriced_requests=0, hours=240.0)
     units = ModelUnits(model="amazon.nova-pro-v1:0", input_tpm_per_unit=1000, output_tpm_per_unit=100,
@@ -445,7 +452,8 @@ def test_breakeven_is_on_demand_over_one_month_pt() -> None:
     assert sized.model_units_needed == 3
     assert sized.pt_monthly_usd_1_month == pytest.approx(43_800.0)
     assert sized.on_demand_monthly_usd == pytest.approx(1825.0)
-    assert sized.breakeven_utilisation == pytest.approx(1825 / 43_800)
+    assert sized.breakeven_utilisation == pytest.approx(43_800 / (1825 / (100 / 14_400 / 300)))
+    assert sized.breakeven_utilisation == pytest.approx(0.000556, rel=1e-3)
     assert sized.missing == ()
 
 

@@ -154,6 +154,8 @@ def rate_samples(con: duckdb.DuckDBPyConnection, rule: AlertRule, at: datetime,
 def _cloudwatch_samples(con: duckdb.DuckDBPyConnection, rule: AlertRule,
                         params: dict[str, Any]) -> dict[str, Sample]:
     bound = {k: params[k] for k in ("lo", "hi", "by_model", "by_region")}
+    if not con.execute(load_sql("alerts/cloudwatch_polled.sql"), {"lo": bound["lo"], "hi": bound["hi"]}).fetchall():
+        return {}
     found = {}
     for record in fetch_dicts(con, load_sql("alerts/cloudwatch_throttles.sql"), bound):
         group = {k: record[k] for k in rule.by}

@@ -2,11 +2,12 @@
 -- in one sliding window, from the CloudWatch AWS/Bedrock poller (bedrock_metrics_1m, one
 -- row per minute). A minute counts when it starts inside [$lo, $hi), so an evaluation as of a
 -- past time sees only minutes that had begun by then. CloudWatch's ModelId may be a profile
--- id (us.anthropic...); it is named as the llm_calls model with the same price key seen in the
--- last day, so its groups meet the calls' groups; else by the ModelId itself.
+-- id (us.anthropic...); it is named as the model with the same price key among the calls of
+-- the window and the rolled-up models, so its groups meet the calls' groups; else by the
+-- ModelId itself. The whole statement is skipped when no minute of the window was polled.
 -- params: $lo = window start, $hi = window end (exclusive), $by_model, $by_region = whether the rule groups by that key
 -- grain: one row per group with at least one attempt in the window.
-WITH cw AS (
+WITH cw AS MATERIALIZED (
     SELECT CASE WHEN $by_model THEN price_key(model_id) END AS mkey,
            CASE WHEN $by_model THEN min(model_id) END AS model_id,
            CASE WHEN $by_region THEN region END AS region,
@@ -17,8 +18,9 @@ WITH cw AS (
     GROUP BY ALL
 ), names AS (
     SELECT price_key(model) AS mkey, min(model) AS model
-    FROM llm_calls
-    WHERE $by_model AND ts >= $lo - INTERVAL 1 DAY AND ts < $hi AND model IS NOT NULL
+    FROM (SELECT DISTINCT model FROM rollup_keys
+          UNION SELECT DISTINCT model FROM llm_calls WHERE ts >= $lo AND ts < $hi)
+    WHERE $by_model AND model IS NOT NULL
     GROUP BY 1
 )
 SELECT CASE WHEN $by_model THEN coalesce(n.model, cw.model_id) END AS model, cw.region,
