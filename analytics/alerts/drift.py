@@ -80,6 +80,12 @@ DETECTORS: dict[str, Detector] = {
 def drift_samples(con: duckdb.DuckDBPyConnection, rule: AlertRule, at: datetime,
                   settings: Settings) -> dict[str, Sample]:
     """One sample per group seen on either side of the rule's metric as of `at`."""
+    if not WINDOWS.is_open(con):  # called alone, not from evaluate_alerts
+        WINDOWS.begin(con)
+        try:
+            return drift_samples(con, rule, at, settings)
+        finally:
+            WINDOWS.end(con)
     sides = _read_sides(con, rule, at)
     found = {}
     for key, (group, by_side) in sides.items():
@@ -91,20 +97,73 @@ def drift_samples(con: duckdb.DuckDBPyConnection, rule: AlertRule, at: datetime,
     return found
 
 
+class DriftWindows:
+    """The calls (and, for cost rules, their costs) of every drift window of one evaluation.
+
+    Filled once per window length and baseline days, one day window at a time: each is a
+    ts range that DuckDB prunes by zone map, where one range over the whole baseline would
+    scan every call of those days. `begin` empties them at the start of an evaluation.
+    """
+
+    def __init__(self) -> None:
+        self._open: set[int] = set()
+        self._calls: set[tuple[int, str]] = set()
+        self._costs: set[tuple[int, str]] = set()
+
+    def is_open(self, con: duckdb.DuckDBPyConnection) -> bool:
+        return id(con) in self._open
+
+    def begin(self, con: duckdb.DuckDBPyConnection) -> None:
+        con.execute(load_sql("alerts/drift_window_tables.sql"))
+        self._open.add(id(con))
+        self._calls = {c for c in self._calls if c[0] != id(con)}
+        self._costs = {c for c in self._costs if c[0] != id(con)}
+
+    def end(self, con: duckdb.DuckDBPyConnection) -> None:
+        self.begin(con)  # empties the tables and forgets what was filled
+        self._open.discard(id(con))
+
+    def combo(self, con: duckdb.DuckDBPyConnection, rule: AlertRule, at: datetime, costs: bool) -> str:
+        name = f"{rule.window_minutes}m/{rule.baseline_days}d/{at.isoformat()}"
+        if (id(con), name) not in self._calls:
+            for d, lo, hi in _windows(rule, at):
+                con.execute(load_sql("alerts/drift_fill_calls.sql"), {"combo": name, "d": d, "lo": lo, "hi": hi})
+            self._calls.add((id(con), name))
+        if costs and (id(con), name) not in self._costs:
+            for d, lo, hi in _windows(rule, at):
+                # whole hours for the Provisioned Throughput share, but nothing from `at` on: a
+                # later call in the same hour would change the share, and so a past answer
+                hour_lo = lo.replace(minute=0, second=0, microsecond=0)
+                price_hi = at if d == 0 else min(at, _ceil_hour(hi))
+                con.execute(load_sql("alerts/drift_fill_costs.sql"), {
+                    "combo": name, "d": d, "hour_lo": hour_lo, "price_hi": price_hi, "lo": lo, "hi": hi})
+            self._costs.add((id(con), name))
+        return name
+
+
+WINDOWS = DriftWindows()
+
+
+def _windows(rule: AlertRule, at: datetime) -> list[tuple[int, datetime, datetime]]:
+    """(days back, start, end) of the current window (0) and each baseline day's."""
+    window = timedelta(minutes=rule.window_minutes)
+    return [(d, at - timedelta(days=d) - window, at - timedelta(days=d)) for d in range(rule.baseline_days + 1)]
+
+
+def _ceil_hour(t: datetime) -> datetime:
+    floor = t.replace(minute=0, second=0, microsecond=0)
+    return floor if floor == t else floor + timedelta(hours=1)
+
+
 def _read_sides(con: duckdb.DuckDBPyConnection, rule: AlertRule,
                 at: datetime) -> dict[str, tuple[dict[str, Any], dict[str, dict[str, Any]]]]:
     """group key -> (group, side -> statistics), from one or two statements."""
-    window = timedelta(minutes=rule.window_minutes)
-    shape: dict[str, Any] = {"hi": at, "window_minutes": rule.window_minutes, "baseline_days": rule.baseline_days}
+    costs = rule.metric == "cost_per_request_usd"
+    shape: dict[str, Any] = {"combo": WINDOWS.combo(con, rule, at, costs)}
     shape |= {f"by_{k}": k in rule.by for k in ALERT_GROUP_KEYS}
-    lo = at - timedelta(days=rule.baseline_days) - window
-    rows = fetch_dicts(con, load_sql("alerts/drift_stats.sql"),
-                       {**shape, "lo": lo, "finish_reason": rule.finish_reason})
-    if rule.metric == "cost_per_request_usd":
-        # whole hours for the Provisioned Throughput share, but nothing from `at` on: a later
-        # call in the same hour would change the share, and so a past evaluation's answer
-        hour_lo = lo.replace(minute=0, second=0, microsecond=0)
-        rows += fetch_dicts(con, load_sql("alerts/drift_cost.sql"), {**shape, "hour_lo": hour_lo})
+    rows = fetch_dicts(con, load_sql("alerts/drift_stats.sql"), {**shape, "finish_reason": rule.finish_reason})
+    if costs:
+        rows += fetch_dicts(con, load_sql("alerts/drift_cost.sql"), shape)
     sides: dict[str, tuple[dict[str, Any], dict[str, dict[str, Any]]]] = {}
     for row in rows:
         group = {k: row[k] for k in rule.by}

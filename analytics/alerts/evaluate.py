@@ -95,6 +95,21 @@ def _evaluate_rules(con: duckdb.DuckDBPyConnection, rules: Sequence[AlertRule], 
                     settings: Settings) -> tuple[list[dict[str, Any]], list[Notification]]:
     changes: list[dict[str, Any]] = []
     notices: list[Notification] = []
+    drift = any(r.kind == "drift" for r in rules)
+    if drift:
+        from outcrop.analytics.alerts.drift import WINDOWS
+
+        WINDOWS.begin(con)  # the drift rules' day windows, read once for all of them
+    try:
+        _step_rules(con, rules, at, settings, changes, notices)
+    finally:
+        if drift:
+            WINDOWS.end(con)
+    return changes, notices
+
+
+def _step_rules(con: duckdb.DuckDBPyConnection, rules: Sequence[AlertRule], at: datetime, settings: Settings,
+                changes: list[dict[str, Any]], notices: list[Notification]) -> None:
     for rule in rules:
         samples = sampler(rule.kind)(con, rule, at, settings)
         opened = open_instances(con, rule.name)
@@ -115,7 +130,6 @@ def _evaluate_rules(con: duckdb.DuckDBPyConnection, rules: Sequence[AlertRule], 
             changes.append(change)
             if notice is not None:
                 notices.append(notice)
-    return changes, notices
 
 
 def where_text(group: dict[str, Any]) -> str:

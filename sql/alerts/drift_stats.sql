@@ -1,23 +1,19 @@
 -- drift_stats: per alert group, the statistics of every drift metric on two sides: the
 -- `current` window [hi - window, hi) and the `baseline`, the same clock window on each
 -- of the previous baseline_days days ([hi - d days - window, hi - d days), d = 1..days),
--- pooled. Calls are read through plausible_calls, so token counts outside the token bound
+-- pooled. Calls were read through plausible_calls, so token counts outside the token bound
 -- are NULL as in the rollups. Latency, speed, tokens, finish reasons and response models
 -- count successful calls only (a failed call's timings and counts are not the model's
 -- behaviour); attempts and errors count every call. `*_n` is the sample behind each
 -- statistic. A call in two windows (window_minutes above a day) counts in both.
 -- A group key not in the rule's `by` is folded to NULL.
--- params: $lo = start of the oldest baseline window, $hi = evaluation time (exclusive end of the current window), $window_minutes = window length, $baseline_days = days in the baseline, $finish_reason = the finish reason whose share is counted (case-insensitive), $by_tenant, $by_route, $by_workflow, $by_model, $by_region = whether the rule groups by that key
+-- The calls are those drift_fill_calls.sql put in drift_window_calls for the combination.
+-- params: $combo = the window length and baseline days, $finish_reason = the finish reason whose share is counted (case-insensitive), $by_tenant, $by_route, $by_workflow, $by_model, $by_region = whether the rule groups by that key
 -- grain: one row per group and side with at least one call in that side's windows.
-WITH w AS (
-    SELECT d, $hi - to_days(d::INTEGER) - to_minutes($window_minutes::BIGINT) AS lo,
-           $hi - to_days(d::INTEGER) AS hi
-    FROM range(0, $baseline_days + 1) t(d)
-), c AS (
-    SELECT CASE WHEN w.d = 0 THEN 'current' ELSE 'baseline' END AS side, p.*, p.status = 'ok' AS ok
-    FROM plausible_calls($lo, $hi) p JOIN w ON p.ts >= w.lo AND p.ts < w.hi
-    -- the same test on ts alone, which the scan applies before anything else is read
-    WHERE clock_window(p.ts, $hi, $window_minutes)
+WITH c AS (
+    SELECT CASE WHEN d = 0 THEN 'current' ELSE 'baseline' END AS side, *, status = 'ok' AS ok
+    FROM drift_window_calls
+    WHERE combo = $combo
 )
 SELECT
     CASE WHEN $by_tenant THEN tenant END AS tenant,
