@@ -176,3 +176,16 @@ def test_weekday_pattern_with_two_weeks_of_history(store: Store, hook: Receiver)
     (row,) = [r for r in list_alerts(store, "all") if r["group"]["threshold"] == "forecast"]
     assert row["value"] == pytest.approx(230 / 195)
     assert "runs out on the 28th (2026-12-28); forecast $230.00 of $195.00" in row["message"]
+
+
+def test_daily_cost_has_one_row_a_day_with_that_days_spend(store: Store, hook: Receiver) -> None:
+    from outcrop.analytics.queries import run_query
+
+    settings = settings_for(hook.url)
+    add_days(store, settings, DEC, 3)  # $10 a day for acme, on Dec 1, 2 and 3
+    add_days(store, settings, DEC + timedelta(days=1), 1, tenant="globex")  # $10 on Dec 2
+    # from the middle of Dec 1 (the noon call is in) to 06:00 on Dec 3 (its noon call is not)
+    rows = run_query(store, "daily_cost", {
+        "from": "2026-12-01T06:00:00Z", "to": "2026-12-03T06:00:00Z", "by": ["tenant"], "where": {}}).to_pylist()
+    assert [(r["day"].day, r["tenant"], r["requests"], r["cost_usd"]) for r in rows] == [
+        (1, "acme", 1, 10.0), (2, "acme", 1, 10.0), (2, "globex", 1, 10.0)]

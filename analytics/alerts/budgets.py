@@ -166,11 +166,11 @@ def budget_status(run: RunQuery, budget: AlertBudget, at: datetime) -> BudgetSta
 
 
 def _daily_spend(run: RunQuery, budget: AlertBudget, lo: date, hi: date) -> dict[date, float]:
-    params = {"from": f"{lo.isoformat()}T00:00:00Z", "to": f"{hi.isoformat()}T00:00:00Z", "grain": "1d",
+    params = {"from": f"{lo.isoformat()}T00:00:00Z", "to": f"{hi.isoformat()}T00:00:00Z",
               "by": [], "where": budget.scope.where()}
-    table = run("timeseries", params)
+    table = run("daily_cost", params)
     daily: dict[date, float] = {}
-    for bucket, cost in zip(table.column("bucket").to_pylist(), table.column("cost_usd").to_pylist(),
+    for bucket, cost in zip(table.column("day").to_pylist(), table.column("cost_usd").to_pylist(),
                             strict=True):
         day = _day(bucket)
         daily[day] = daily.get(day, 0.0) + (cost or 0.0)
