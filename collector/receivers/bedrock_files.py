@@ -6,6 +6,12 @@ commits a batch together with the source's progress in one transaction, so a cra
 between the two can neither lose nor double a record. Each reader serves one run and
 carries its budget (`RunBudget`): sources stop between lines or files once it is spent.
 
+A transaction has a fixed cost of tens of milliseconds (DuckDB plans each of the merge's
+statements anew), larger than the work for a file of a few dozen records, and Bedrock
+writes many such files. So inside `combined_writes` a file read whole in one batch waits
+(`hold`) and commits with the next ones, up to BATCH_LINES lines a transaction; every
+file's progress still commits in the transaction of its records.
+
 Error rows keep an excerpt only of lines that are invocation-log records (broken ones);
 for any other line, which may be any file's text, they keep the reason and the length.
 """
@@ -17,6 +23,7 @@ import logging
 import os
 import zlib
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -95,6 +102,10 @@ class LogReader:
         self.budget = budget or RunBudget()
         self._max_tokens = max_tokens  # ingest.max_tokens_per_call: above it a line is malformed
         self.tracker: ProgressTracker | None = None  # set by a run someone watches
+        self._combining = False
+        self._held: list[tuple[Batch, Progress]] = []
+        self._held_lines = 0
+        self._held_for: tuple[Store, datetime] | None = None
 
     def add_line(self, batch: Batch, raw: bytes | str, location: str, line: int) -> None:
         batch.lines += 1
@@ -149,20 +160,72 @@ class LogReader:
             return obj
 
     def commit(self, store: Store, batch: Batch, now: datetime, progress: Progress) -> int:
-        """Store the batch and the source's progress in one transaction."""
+        """Store the batch and the source's progress in one transaction, together with
+        the batches held before it (so everything commits in the order it was read)."""
+        if self._held_for != (store, now):
+            self.flush()
+        return self._write(store, now, [*self._take_held(), (batch, progress)])
+
+    @contextmanager
+    def combined_writes(self) -> Iterator[None]:
+        """Within: `hold` keeps small files' batches back to commit several together.
+        On leaving, even by an exception (the files held were read whole), what is held
+        is committed."""
+        self._combining = True
+        try:
+            yield
+        finally:
+            self._combining = False
+            self.flush()
+
+    def hold(self, store: Store, batch: Batch, now: datetime, progress: Progress) -> None:
+        """Commit this batch with the next ones, while the held lines stay within
+        BATCH_LINES; outside `combined_writes`, commit it now."""
+        if self._held_for != (store, now) or self._held_lines + batch.lines > BATCH_LINES:
+            self.flush()
+        if not self._combining:
+            self.commit(store, batch, now, progress)
+            return
+        self._held.append((batch, progress))
+        self._held_lines += batch.lines
+        self._held_for = (store, now)
+        if self._held_lines >= BATCH_LINES:
+            self.flush()
+
+    def flush(self) -> None:
+        """Commit what is held, if anything."""
+        if self._held_for is not None:
+            store, now = self._held_for
+            self._write(store, now, self._take_held())
+
+    def _take_held(self) -> list[tuple[Batch, Progress]]:
+        held, self._held, self._held_lines, self._held_for = self._held, [], 0, None
+        return held
+
+    def _write(self, store: Store, now: datetime, parts: list[tuple[Batch, Progress]]) -> int:
+        """One transaction: every part's records and errors, then each part's progress."""
+        if not parts:
+            return 0
         fresh = self._resolver.take_fresh()
         source = self.source
+        calls = [call for batch, _ in parts for call in batch.calls]
+        uris = [uri for batch, _ in parts for uri in batch.uris]
+        errors = [error for batch, _ in parts for error in batch.errors]
 
         def write(con: duckdb.DuckDBPyConnection) -> int:
             stored = 0
-            if batch.calls:
-                stored = store_bedrock_calls(con, batch.calls, batch.uris, now)
-            record_line_errors(con, source, batch.errors, now)
+            if calls:
+                stored = store_bedrock_calls(con, calls, uris, now)
+            record_line_errors(con, source, errors, now)
             record_resolutions(con, fresh, now)
-            progress(con)
+            for _, progress in parts:
+                progress(con)
             return stored
 
-        return store.write(write)
+        stored = store.write(write)
+        if self.tracker is not None:
+            self.tracker.batch_done(len(calls), len(errors))
+        return stored
 
 
 def record_line_errors(
@@ -216,9 +279,11 @@ def ingest_lines(
 ) -> dict[str, int]:
     """Read numbered lines (bytes, or already-decoded records) after line `first` in
     batches; `progress(last_line, done, batch)` makes each batch's bookkeeping write.
-    Once the reader's budget is spent it stops after the current line, not done."""
+    Once the reader's budget is spent it stops after the current line, not done.
+    An object read in one batch is held (`LogReader.hold`), a larger one's last batch
+    commits at once, as its earlier batches did."""
     totals = {"lines": 0, "records": 0, "errors": 0}
-    batch, last, done = Batch(), first, True
+    batch, last, done, split = Batch(), first, True, False
     for number, raw in lines:
         last = number
         if raw is None:
@@ -230,24 +295,25 @@ def ingest_lines(
             reader.add_decoded(batch, raw, location, number)
         if batch.lines >= BATCH_LINES:
             _flush(reader, store, batch, now, progress(last, False, batch), totals)
-            batch = Batch()
+            batch, split = Batch(), True
         # Checked after the line, never before it: the stream is then positioned after
         # `last`, which is where the next run starts.
         if reader.budget.spent():
             done = False
             break
-    _flush(reader, store, batch, now, progress(last, done, batch), totals)
+    _flush(reader, store, batch, now, progress(last, done, batch), totals, hold=not split)
     return totals
 
 
 def _flush(reader: LogReader, store: Store, batch: Batch, now: datetime, progress: Progress,
-           totals: dict[str, int]) -> None:
-    reader.commit(store, batch, now, progress)
+           totals: dict[str, int], hold: bool = False) -> None:
+    if hold:
+        reader.hold(store, batch, now, progress)
+    else:
+        reader.commit(store, batch, now, progress)
     totals["lines"] += batch.lines
     totals["records"] += len(batch.calls)
     totals["errors"] += len(batch.errors)
-    if reader.tracker is not None:
-        reader.tracker.batch_done(len(batch.calls), len(batch.errors))
 
 
 # -- object progress (shared with the S3 source) ---------------------------------------
@@ -295,14 +361,15 @@ def ingest_path(reader: LogReader, store: Store, root: Path, now: datetime,
     totals = {"files": 0, "lines": 0, "records": 0, "errors": 0}
     if on_progress is not None:
         reader.tracker = ProgressTracker(on_progress, _sizes(root.resolve()))
-    for path in log_files(root.resolve(), reader.budget):
-        done = ingest_file(reader, store, path, now)
-        if reader.tracker is not None:
-            reader.tracker.file_done(path)
-        if done is not None:
-            totals["files"] += 1
-            for key, value in done.items():
-                totals[key] += value
+    with reader.combined_writes():
+        for path in log_files(root.resolve(), reader.budget):
+            done = ingest_file(reader, store, path, now)
+            if reader.tracker is not None:
+                reader.tracker.file_done(path)
+            if done is not None:
+                totals["files"] += 1
+                for key, value in done.items():
+                    totals[key] += value
     return totals
 
 

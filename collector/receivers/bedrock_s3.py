@@ -4,7 +4,8 @@ Layout: `<prefix>/AWSLogs/<account>/BedrockModelInvocationLogs/<region>/YYYY/MM/
 (gzip JSON lines). Each log root (account, region) keeps an hour watermark in
 `watermarks`; a poll lists with StartAfter = one hour before it, so history is never
 listed again and late files of the previous hour are still found. Objects already read
-are in `bedrock_log_objects`; an object's progress and its rows commit together.
+are in `bedrock_log_objects`; an object's progress and its rows commit together, small
+objects several to a transaction, in key order (`LogReader.combined_writes`).
 """
 
 from __future__ import annotations
@@ -118,8 +119,9 @@ def ingest_s3(reader: LogReader, store: Store, clients: AwsClients, uri: str,
         roots = log_roots(s3, bucket, prefix)
     except Exception as exc:
         raise classify_error(exc, f"s3://{bucket}/{prefix}") from exc
-    for root in roots:
-        _ingest_root(reader, store, s3, bucket, root, now, totals)
+    with reader.combined_writes():
+        for root in roots:
+            _ingest_root(reader, store, s3, bucket, root, now, totals)
     return totals
 
 
