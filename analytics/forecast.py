@@ -21,6 +21,7 @@ docs/forecasting.md has the method, the backtest figures and why this library.
 
 from __future__ import annotations
 
+import functools
 import math
 import warnings
 from collections.abc import Callable, Mapping, Sequence
@@ -91,15 +92,28 @@ def forecast_daily(daily: Mapping[date, float], through: date, horizon_days: int
     if any(not math.isfinite(v) or v < 0 for v in values):
         raise ValueError("a daily peak must be a finite number of at least 0")
     seasonal = len(values) >= SEASONAL_MIN_DAYS
-    method, mean, lo, hi = _fit_predict(np.asarray(values), SEASON_LENGTH if seasonal else 1, horizon_days, level)
+    method, mean, lo, hi = _fit_predict(tuple(values), SEASON_LENGTH if seasonal else 1, horizon_days, level)
     days = tuple(
         DayForecast(through + timedelta(days=i + 1), max(float(m), 0.0), max(float(low), 0.0), max(float(high), 0.0))
         for i, (m, low, high) in enumerate(zip(mean, lo, hi, strict=True)))
     return Forecast(days, level, method, seasonal, len(values))
 
 
-def _fit_predict(y: np.ndarray, season_length: int, horizon: int,
-                 level: int) -> tuple[str, np.ndarray, np.ndarray, np.ndarray]:
+@functools.lru_cache(maxsize=1024)
+def _fit_predict(values: tuple[float, ...], season_length: int, horizon: int,
+                 level: int) -> tuple[str, tuple[float, ...], tuple[float, ...], tuple[float, ...]]:
+    """The chosen model and its mean, lo and hi per future day.
+
+    Cached on the series itself: a daily series changes only when a day completes (or late
+    data rewrites one), so the alerts job, which evaluates every minute, fits each group
+    once a day instead of each time, and a changed series is simply a new key.
+    """
+    method, mean, lo, hi = _fit(np.asarray(values), season_length, horizon, level)
+    return method, tuple(float(v) for v in mean), tuple(float(v) for v in lo), tuple(float(v) for v in hi)
+
+
+def _fit(y: np.ndarray, season_length: int, horizon: int,
+         level: int) -> tuple[str, np.ndarray, np.ndarray, np.ndarray]:
     # imported here: statsforecast brings numba and takes a second to import, which
     # commands that never forecast should not pay
     from statsforecast.models import AutoETS
