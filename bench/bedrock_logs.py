@@ -6,7 +6,12 @@ files, (2) decode + parse only (orjson + `parse_record`), and (3) the whole path
 `read_log_source_once` on the folder into a fresh DuckDB file (parse, profile resolution,
 `store_bedrock_calls` merge, progress bookkeeping). Prints figures and ratios.
 
-    .venv/bin/python bench/bedrock_logs.py [--records 200000]
+Then many small files, as Bedrock delivers them (--small-records in files of
+--per-small-file): the folder in one run, whose small files share transactions, against
+one run per file (one transaction per file, as every file had before), each with its
+ratio to the baseline decode of the same small files.
+
+    .venv/bin/python bench/bedrock_logs.py [--records 200000] [--small-records 20000]
 """
 
 from __future__ import annotations
@@ -25,7 +30,7 @@ from typing import Any
 import orjson
 
 from outcrop.collector.normalize.bedrock import parse_record
-from outcrop.collector.sources import read_log_source_once
+from outcrop.collector.sources import SourceContext, read_log_source_once
 from outcrop.core.runtime import tune_gc
 from outcrop.core.settings import AttributionSettings, ProfilesSettings, Settings
 from outcrop.core.store.writer import Store
@@ -84,12 +89,12 @@ def make_record(rng: random.Random, i: int) -> dict[str, Any]:
     return record
 
 
-def generate(folder: Path, count: int) -> list[Path]:
+def generate(folder: Path, count: int, per_file: int = PER_FILE) -> list[Path]:
     rng = random.Random(42)
     paths = []
-    for start in range(0, count, PER_FILE):
-        lines = [orjson.dumps(make_record(rng, i)) for i in range(start, min(count, start + PER_FILE))]
-        path = folder / f"part-{start // PER_FILE:05d}.json.gz"
+    for start in range(0, count, per_file):
+        lines = [orjson.dumps(make_record(rng, i)) for i in range(start, min(count, start + per_file))]
+        path = folder / f"part-{start // per_file:05d}.json.gz"
         path.write_bytes(gzip.compress(b"\n".join(lines) + b"\n", compresslevel=6))
         paths.append(path)
     return paths
@@ -123,7 +128,33 @@ def full_path(folder: Path, db: str) -> int:
         totals = read_log_source_once(store, settings, str(folder), datetime(2026, 11, 21))
     finally:
         store.close()
-    return totals["records"]
+    return int(totals["records"])
+
+
+def one_run_per_file(paths: list[Path], db: str) -> int:
+    """Each file in a run of its own: one transaction per file."""
+    settings = Settings(profiles=ProfilesSettings(resolve_with_api=False))
+    context = SourceContext.build(settings)
+    store = Store.open(db)
+    try:
+        return sum(int(read_log_source_once(store, settings, str(path), datetime(2026, 11, 21),
+                                            context=context)["records"]) for path in paths)
+    finally:
+        store.close()
+
+
+def small_files(tmp: Path, count: int, per_file: int) -> None:
+    folder = tmp / "small"
+    folder.mkdir()
+    paths = generate(folder, count, per_file)
+    print(f"{count:,} records in {len(paths)} gzip files of {per_file}")
+    base = timed("baseline: gunzip + json.loads", baseline, paths)
+    each = timed("one run per file (a transaction per file)", one_run_per_file, paths,
+                 str(tmp / "each.duckdb"))
+    folder_run = timed("the folder in one run (files share transactions)", full_path, folder,
+                       str(tmp / "folder.duckdb"))
+    print(f"ratio per-file/baseline: {each / base:.3f}   ratio folder/baseline: "
+          f"{folder_run / base:.3f}   folder/per-file: {folder_run / each:.1f}x")
 
 
 def timed(label: str, fn: Any, *args: Any) -> float:
@@ -138,6 +169,9 @@ def timed(label: str, fn: Any, *args: Any) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--records", type=int, default=200_000)
+    parser.add_argument("--small-records", type=int, default=20_000,
+                        help="records for the many-small-files case (0: skip it)")
+    parser.add_argument("--per-small-file", type=int, default=68)
     args = parser.parse_args()
     if hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {0})  # one core: the figure must not depend on the machine
@@ -155,6 +189,9 @@ def main() -> None:
     print(f"ratio parse/baseline: {parse / base:.2f}   ratio full/baseline: {full / base:.2f}")
     verdict = "meets" if full >= TARGET_PER_SECOND else "below"
     print(f"full path {full:,.0f} records/s: {verdict} the {TARGET_PER_SECOND:,}/s target")
+    if args.small_records > 0:
+        with tempfile.TemporaryDirectory() as tmp:
+            small_files(Path(tmp), args.small_records, args.per_small_file)
 
 
 if __name__ == "__main__":
