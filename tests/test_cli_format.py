@@ -40,6 +40,10 @@ ROW = {
     ("otps_p50", 96.84, "96.8"),
     ("avg_rpm", 1.2, "1.2"),
     ("peak_tpm", 98765, "98,765"),
+    ("peak_quota_tpm_hi", 163532.4, "163,532.4"),
+    ("peak_rpm_lo", 24.51, "24.5"),
+    ("pt_monthly_usd_1_month", 64240.0, "$64,240.00"),
+    ("breakeven_utilisation", 0.2157, "21.57%"),
     ("requests", 12345, "12,345"),
     ("tenant", "acme", "acme"),
 ])  # fmt: skip

@@ -122,14 +122,20 @@ def _decimal(value: float) -> str:
 RULES: tuple[tuple[str, Callable[[float], str]], ...] = (
     ("cost_usd*", _money),
     ("*_usd", _money),
+    ("*_usd_*", _money),
     ("*_rate", _percent),
     ("*_share", _percent),
+    ("*_utilisation", _percent),
     ("*_ms_*", _millis),
     ("*_ms", _millis),
     ("*tokens*", _tokens),
     ("otps*", _decimal),
     ("*_rpm", _decimal),
     ("*_tpm", _decimal),
+    ("*_rpm_lo", _decimal),
+    ("*_rpm_hi", _decimal),
+    ("*_tpm_lo", _decimal),
+    ("*_tpm_hi", _decimal),
 )
 
 

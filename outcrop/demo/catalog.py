@@ -181,6 +181,12 @@ TENANTS: tuple[TenantSpec, ...] = (
                traced=False, request_metadata=True),
 )
 
+# A slowdown for the drift detector to find: for the last few hours every call on this
+# route takes this much longer to its first token (a deploy that lengthened the tool list).
+SLOW_ROUTE = "fast"
+SLOW_ROUTE_HOURS = 3.0
+SLOW_ROUTE_TTFT_FACTOR = 2.5
+
 # Minutes after each hour at which the untraced batch tenant starts a run.
 BATCH_MINUTE = 5
 BATCH_DOCS_PER_TRACED_TRACE = 0.2  # batch documents per hour, relative to traced traffic

@@ -236,7 +236,7 @@ class Planner:
         if not model.supports_cache:
             uncached, read, write = uncached + read + write, 0, 0
         output, finish = self._output(stage, model)
-        ttft, latency = self._latency(model, uncached + write, read, output, t)
+        ttft, latency = self._latency(model, uncached + write, read, output, t, tr.req.route)
         overhead = self._ms(12, 45)
         return dataclasses.replace(
             call, end_ns=t + latency * MS + overhead, latency_ms=latency,
@@ -254,8 +254,10 @@ class Planner:
         return output, "end_turn"
 
     def _latency(self, model: ModelSpec, prefill: int, cached: int, output: int,
-                 t: int) -> tuple[int, int]:
+                 t: int, route: str) -> tuple[int, int]:
         slow = 1.6 if self._burst(model, t) is not None else 1.0  # queues build up in a burst
+        if route == catalog.SLOW_ROUTE and t >= self._now_ns - int(catalog.SLOW_ROUTE_HOURS * 3600e9):
+            slow *= catalog.SLOW_ROUTE_TTFT_FACTOR
         ttft = self._lognormal(model.ttft_ms, 0.3) * slow
         ttft += model.prefill_ms_per_ktok * (prefill + 0.1 * cached) / 1000.0
         if output == 0:
