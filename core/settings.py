@@ -419,6 +419,8 @@ class AlertsSettings(_Section):
     # how long one delivery attempt may take; a hanging receiver costs at most this per attempt
     delivery_timeout_seconds: float = Field(5.0, gt=0, le=300)
     delivery_attempts: int = Field(3, ge=1, le=10)
+    # where the dashboard is served, so a notification links to the alert's own view
+    dashboard_url: str | None = Field(None, pattern=r"^https?://")
     channels: dict[str, AlertChannel] = {}
     rules: tuple[AlertRule, ...] = ()
     budgets: tuple[AlertBudget, ...] = ()

@@ -114,6 +114,24 @@ def test_fires_above_threshold_and_not_below(store: Store, hook: Receiver) -> No
         "rule": "throttles", "kind": "throttle_rate", "group": {"model": "m1"}, "state": "firing",
         "severity": "warning", "value": 0.025, "threshold": 0.01}
     assert body["started_at"] == "2026-03-02T12:00:00Z"
+    assert body["url"] is None  # no alerts.dashboard_url
+
+
+def test_notifications_link_to_the_alerts_dashboard_view(store: Store, hook: Receiver) -> None:
+    slack = Receiver()
+    try:
+        settings = make_settings(alerts={
+            "dashboard_url": "http://dash.example:8501/",
+            "channels": {"ops": {"type": "webhook", "url": hook.url}, "chat": {"type": "slack", "url": slack.url}},
+            "rules": [rule(channels=["ops", "chat"])]})
+        add_calls(store, T - timedelta(minutes=10), 200, throttled=5)
+        evaluate_alerts(store, settings, T)
+        (row,) = list_alerts(store, "all")
+        link = f"http://dash.example:8501/alerts?alert_id={row['alert_id']}"
+        assert [b["url"] for b in hook.bodies] == [link]
+        assert [b["text"].endswith(link) for b in slack.bodies] == [True]
+    finally:
+        slack.close()
 
 
 def test_error_rate_counts_errors_not_throttles(store: Store, hook: Receiver) -> None:

@@ -56,18 +56,26 @@ class Notification:
     message: str
     started_at: datetime
 
-    def body(self) -> dict[str, Any]:
-        """The webhook's JSON body."""
+    def body(self, dashboard_url: str | None = None) -> dict[str, Any]:
+        """The webhook's JSON body; `url` is the alert's dashboard view when
+        alerts.dashboard_url is set, else null."""
         return {"alert_id": self.alert_id, "event": self.event, "rule": self.rule.name, "kind": self.rule.kind,
                 "group": self.group, "state": self.state, "severity": self.rule.severity, "value": self.value,
                 "threshold": self.rule.threshold, "message": self.message,
-                "started_at": self.started_at.isoformat() + "Z"}
+                "started_at": self.started_at.isoformat() + "Z", "url": self.view_url(dashboard_url)}
 
-    def text(self) -> str:
+    def view_url(self, dashboard_url: str | None) -> str | None:
+        if dashboard_url is None:
+            return None
+        return f"{dashboard_url.rstrip('/')}/alerts?alert_id={self.alert_id}"
+
+    def text(self, dashboard_url: str | None = None) -> str:
         """A readable one-paragraph form for Slack and SNS."""
         mark = {"firing": "FIRING", "renotify": "STILL FIRING", "resolved": "RESOLVED"}[self.event]
         since = f"{self.started_at:%Y-%m-%d %H:%M} UTC"
-        return f"[{mark}] [{self.rule.severity}] {self.message} (alert {self.alert_id}, since {since})"
+        link = self.view_url(dashboard_url)
+        view = f" {link}" if link else ""
+        return f"[{mark}] [{self.rule.severity}] {self.message} (alert {self.alert_id}, since {since}){view}"
 
 
 def deliver_all(notices: Sequence[Notification], settings: Settings, backoff_seconds: float) -> list[Delivery]:
@@ -118,6 +126,7 @@ class _Senders:
         from outcrop.core.aws import AwsClients
 
         self._timeout = settings.alerts.delivery_timeout_seconds
+        self._dashboard = settings.alerts.dashboard_url
         # built before the worker threads start; boto3 clients are thread-safe once built
         self._sns: Any = AwsClients(settings.aws).client("sns") if with_sns else None
 
@@ -125,8 +134,8 @@ class _Senders:
         if channel.type == "sns":
             return lambda n: self._publish(channel, n)
         if channel.type == "slack":
-            return lambda n: self._post(channel, {"text": n.text()})
-        return lambda n: self._post(channel, n.body())
+            return lambda n: self._post(channel, {"text": n.text(self._dashboard)})
+        return lambda n: self._post(channel, n.body(self._dashboard))
 
     def _post(self, channel: AlertChannel, body: dict[str, Any]) -> None:
         assert channel.url is not None  # the settings require it for webhook and slack
@@ -137,4 +146,4 @@ class _Senders:
 
     def _publish(self, channel: AlertChannel, notice: Notification) -> None:
         subject = f"[{notice.event}] {notice.rule.name}"[:100]  # SNS caps subjects at 100 chars
-        self._sns.publish(TopicArn=channel.topic_arn, Subject=subject, Message=notice.text())
+        self._sns.publish(TopicArn=channel.topic_arn, Subject=subject, Message=notice.text(self._dashboard))
