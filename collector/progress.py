@@ -30,7 +30,8 @@ OnProgress = Callable[[Progress], None]
 
 class ProgressTracker:
     """Counts one run over known files and calls `on_progress` after each file and each
-    committed batch within a file (every `BATCH_LINES` lines)."""
+    commit: a batch within a large file (every `BATCH_LINES` lines), or a run of small files
+    written together (their record counts arrive with that commit, so they may lag a file)."""
 
     def __init__(self, on_progress: OnProgress, sizes: Mapping[Path, int]) -> None:
         self._emit = on_progress
