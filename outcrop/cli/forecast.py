@@ -22,7 +22,6 @@ from outcrop.analytics.forecast import (
     forecast_table,
 )
 from outcrop.analytics.queries import QueryError, parse_time
-from outcrop.cli.formatting import format_table
 from outcrop.core.clock import utcnow
 from outcrop.core.settings import Settings
 
@@ -40,7 +39,7 @@ def add_forecast_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run_forecast_command(args: argparse.Namespace, run_query_fn: RunQuery, settings: Settings) -> int:
     """Print the forecast as of --at (default now); 0 on success, 2 on a bad argument."""
-    from outcrop.cli.report import _parse_where  # the one --where rule of every report
+    from outcrop.cli.report import _parse_where, print_report  # the one --where rule, one output
 
     by = [k.strip() for k in (args.by or DEFAULT_BY).split(",") if k.strip()]
     try:
@@ -50,9 +49,7 @@ def run_forecast_command(args: argparse.Namespace, run_query_fn: RunQuery, setti
     except (QueryError, ValueError) as exc:
         print(f"outcrop report: {exc}", file=sys.stderr)
         return 2
-    sys.stdout.write(format_table(table, args.fmt, human=True))
-    for note in notes:
-        print(f"outcrop report: {note}", file=sys.stderr)
+    print_report(table, args.fmt, notes)
     if table.num_rows:
         print(f"(bounds: the {LEVEL}% prediction interval)", file=sys.stderr)
     return 0

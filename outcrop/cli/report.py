@@ -12,6 +12,8 @@ import sys
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
+import pyarrow as pa
+
 from outcrop.analytics.queries import GROUP_KEYS, QueryError, parse_time
 from outcrop.analytics.report import KINDS, RunQuery, build_report
 from outcrop.cli.access import cli_settings, query_runner
@@ -46,8 +48,15 @@ def run_budgets_command(args: argparse.Namespace, run_query_fn: RunQuery, settin
     except (QueryError, ValueError) as exc:
         print(f"outcrop report: {exc}", file=sys.stderr)
         return 2
-    sys.stdout.write(format_table(table, args.fmt, human=True))
+    print_report(table, args.fmt)
     return 0
+
+
+def print_report(table: pa.Table, fmt: str, notes: Sequence[str] = ()) -> None:
+    """The table on stdout, its notes (what is missing, what was left out) on stderr."""
+    sys.stdout.write(format_table(table, fmt, human=True))
+    for note in notes:
+        print(f"outcrop report: {note}", file=sys.stderr)
 
 
 def add_report_arguments(parser: argparse.ArgumentParser) -> None:
@@ -94,9 +103,7 @@ def run_report_command(
     except (QueryError, ValueError) as exc:
         print(f"outcrop report: {exc}", file=sys.stderr)
         return 2
-    sys.stdout.write(format_table(table, args.fmt, human=True))
-    for note in notes:
-        print(f"outcrop report: {note}", file=sys.stderr)
+    print_report(table, args.fmt, notes)
     if getattr(run_query_fn, "truncated", False):  # the runner of outcrop.cli.access cuts at the row cap
         print(f"(output cut at {run_query_fn.limit} rows: server.query_max_rows)", file=sys.stderr)  # type: ignore[attr-defined]
     return 0
