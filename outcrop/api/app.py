@@ -13,6 +13,7 @@ import hmac
 import logging
 from collections.abc import Callable
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 import duckdb
@@ -22,6 +23,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from outcrop.api.capacity import provisioned_report
+from outcrop.api.cost import CostApi
 from outcrop.api.guard import RequestPolicy
 from outcrop.core.errors import OutcropError, QueryError, RequestTimeout, Unauthorized, classify
 from outcrop.core.settings import Settings
@@ -332,8 +335,10 @@ def create_api(handlers: ApiHandlers) -> Starlette:
             Route("/v1/alerts/config", _guard(h.alert_config, False, p)),
             Route("/v1/alerts/{alert_id:int}", _guard(h.alert_detail, False, p)),
             Route("/v1/budgets", _guard(h.budgets, False, p)),
+            Route("/v1/budgets/burndown", _guard(CostApi(h).burndown, False, p)),
             Route("/v1/reports/capacity", _guard(h.capacity_report, True, p), methods=["POST"]),
             Route("/v1/reports/forecast", _guard(h.forecast_report, True, p), methods=["POST"]),
+            Route("/v1/reports/provisioned", _guard(partial(provisioned_report, h), True, p), methods=["POST"]),
             Route("/v1/admin/ingest", _guard(h.ingest, True, p), methods=["POST"]),
             Route("/v1/admin/jobs", _guard(h.jobs, True, p), methods=["POST"]),
             Route("/v1/admin/alerts/{action}", _guard(h.alerts, True, p), methods=["POST"]),
