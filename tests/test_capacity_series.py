@@ -89,6 +89,10 @@ def test_grouped_by_tenant_each_tenant_keeps_its_own_minute(con: duckdb.DuckDBPy
 
 def test_hour_buckets_hold_the_busiest_minute_of_each_value(con: duckdb.DuckDBPyConnection) -> None:
     hour = T0.replace(minute=0)
+    rows = run_query(con, "capacity_series", {"from": T0, "to": T0 + timedelta(hours=2), "grain": "1h",
+                                              "by": ["model", "region"]}).to_pylist()
+    # the minute of each bucket's quota peak: 10:00 (370 > 20), 10:02, 10:05, 11:05 (2000 > 6)
+    assert [r["quota_peak_at"] for r in rows] == [T0, T0 + 2 * M, T0 + 5 * M, T0 + 65 * M]
     assert _series(con, T0, T0 + timedelta(hours=2), "1h", ["model", "region"]) == [
         (hour, None, HAIKU35, E1, 2, 1370, 370),  # max(2, 1), max(1370, 20), max(370, 20)
         (hour, None, HAIKU35, W2, 1, 300, 300),
@@ -105,6 +109,8 @@ def test_day_buckets_of_everything_take_the_peak_of_the_summed_minutes(con: duck
         (DAY0, None, None, None, 3, 2000, 5200),
         (DAY0 + timedelta(days=1), None, None, None, 1, 10, 10),
     ]
+    rows = run_query(con, "capacity_series", {"from": DAY0, "to": DAY0 + timedelta(days=2), "grain": "1d"})
+    assert rows.column("quota_peak_at").to_pylist() == [T0 + 5 * M, T0 + timedelta(days=1)]
 
 
 def test_filters_and_range_bounds(con: duckdb.DuckDBPyConnection) -> None:
