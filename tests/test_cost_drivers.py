@@ -251,3 +251,16 @@ def test_burndown_of_a_day_budget_and_a_bad_time(server_factory: Any) -> None:
     bad = requests.get(f"{running.api_url}/v1/budgets/burndown", params={"at": "yesterday"}, timeout=30)
     assert bad.status_code == 400
     assert "'at'" in bad.json()["message"]
+
+
+def test_cost_series_from_the_calls_by_prompt_version() -> None:
+    db = fresh_db()
+    insert_calls(db, VERSIONS, T0)
+    run_rollups(db, PRICES, T0 + timedelta(days=1))
+    params = {"from": T0.isoformat(), "to": at(60).isoformat(), "grain": "1h", "by": ["prompt_version"],
+              "where": {"workflow": "support"}}
+    rows = run_query(db, "cost_series_calls", params).to_pylist()
+    assert [(r["bucket"], r["prompt_version"], r["requests"], round(r["cost_usd"], 9)) for r in rows] == [
+        (T0, "v7", 2, 0.042), (T0, "v8", 2, 0.037)]
+    by_minute = run_query(db, "cost_series_calls", {**params, "grain": "1m", "by": []}).to_pylist()
+    assert [(r["bucket"], r["requests"]) for r in by_minute] == [(at(i), 1) for i in range(1, 5)]
