@@ -12,7 +12,6 @@ baseline of bench/rollups.py).
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import sys
 import time
@@ -26,12 +25,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import duckdb  # noqa: E402
 import pyarrow as pa  # noqa: E402
-from rollups import BASELINE, DAYS, GENERATE, MODELS, START, timed  # noqa: E402
+from rollups import DAYS, MODELS, START, generated, timed  # noqa: E402
 
 from outcrop.analytics.alerts import evaluate_alerts  # noqa: E402
 from outcrop.analytics.rollups import run_rollups  # noqa: E402
 from outcrop.core.settings import Settings  # noqa: E402
-from outcrop.core.store.writer import apply_migrations  # noqa: E402
 
 RATE_RULES: list[tuple[str, list[str]]] = [
     ("throttle_rate", ["model", "region"]), ("throttle_rate", ["tenant"]), ("throttle_rate", ["route"]),
@@ -90,19 +88,8 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--budget-seconds", type=float, default=900.0)
     args = parser.parse_args()
-    os.sched_setaffinity(0, {0})
     deadline = time.monotonic() + args.budget_seconds
-    con = duckdb.connect()
-    con.execute("SET threads = 1")
-    con.execute("SET TimeZone = 'UTC'")
-    apply_migrations(con)
-    con.execute("SELECT setseed(0.42)")
-    step = DAYS * 86_400_000_000 / args.rows
-    gen = timed(lambda: con.execute(GENERATE, {"start": START, "step_us": step, "n": args.rows, "models": MODELS}))
-    print(f"generated {args.rows:,} calls over {DAYS} days in {gen:.1f} s (1 core)")
-    lo, hi = START, START + timedelta(days=DAYS)
-    base = timed(lambda: con.execute(BASELINE, {"lo": lo, "hi": hi}).fetchall())
-    print(f"baseline GROUP BY + exact quantile_cont over raw rows: {base * 1000:.0f} ms")
+    con, base = generated(args.rows)
     settings = bench_settings()
     at = START + timedelta(days=DAYS - 1, hours=17)  # late in the data, a busy hour
     built = timed(lambda: run_rollups(con, settings.pricing, at, full=True,

@@ -71,26 +71,32 @@ def timed(fn: Callable[[], object], repeat: int = 1) -> float:
     return best
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--rows", type=int, default=10_000_000)
-    parser.add_argument("--budget-seconds", type=float, default=600.0)
-    args = parser.parse_args()
+def generated(rows: int) -> tuple[duckdb.DuckDBPyConnection, float]:
+    """An in-memory database of `rows` synthetic calls on one core, and the baseline's time."""
     os.sched_setaffinity(0, {0})
-    deadline = time.monotonic() + args.budget_seconds
     con = duckdb.connect()
     con.execute("SET threads = 1")
     con.execute("SET TimeZone = 'UTC'")
     apply_migrations(con)
     con.execute("SELECT setseed(0.42)")
-    step = DAYS * 86_400_000_000 / args.rows
-    gen = timed(lambda: con.execute(GENERATE, {"start": START, "step_us": step, "n": args.rows,
-                                               "models": MODELS}))  # fmt: skip
-    n = args.rows
-    print(f"generated {n:,} calls over {DAYS} days in {gen:.1f} s (1 core)")
+    step = DAYS * 86_400_000_000 / rows
+    gen = timed(lambda: con.execute(GENERATE, {"start": START, "step_us": step, "n": rows, "models": MODELS}))
+    print(f"generated {rows:,} calls over {DAYS} days in {gen:.1f} s (1 core)")
     lo, hi = START, START + timedelta(days=DAYS)
     base = timed(lambda: con.execute(BASELINE, {"lo": lo, "hi": hi}).fetchall())
     print(f"baseline GROUP BY + exact quantile_cont over raw rows: {base * 1000:.0f} ms")
+    return con, base
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rows", type=int, default=10_000_000)
+    parser.add_argument("--budget-seconds", type=float, default=600.0)
+    args = parser.parse_args()
+    deadline = time.monotonic() + args.budget_seconds
+    con, base = generated(args.rows)
+    n = args.rows
+    lo, hi = START, START + timedelta(days=DAYS)
     now = START + timedelta(days=DAYS, hours=1)
     settings = PricingSettings()
     full = timed(lambda: run_rollups(con, settings, now, full=True))
