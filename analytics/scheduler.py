@@ -47,6 +47,12 @@ def run_with_retries(
     return runs
 
 
+def _run_with_current(store: WriteStore, current: Callable[[], Settings], name: str, job: Job,
+                      clock: Callable[[], datetime], sleep: Callable[[float], None]) -> list[dict[str, Any]]:
+    """One scheduled run, with the settings in force when it starts."""
+    return run_with_retries(store, current(), name, job, clock, sleep)
+
+
 def _adapt(fn: Callable[[WriteStore, datetime], Any]) -> Job:
     def job(store: WriteStore, settings: Settings, now: datetime) -> JobResult:
         result = fn(store, now)
@@ -66,25 +72,28 @@ def start_scheduler(
     *,
     clock: Callable[[], datetime] = utcnow,
     sleep: Callable[[float], None] | None = None,
+    current: Callable[[], Settings] | None = None,
 ) -> BackgroundScheduler:
     """Start a BackgroundScheduler running the scheduled jobs and `extra_jobs`.
 
     `extra_jobs` are (name, interval_seconds, fn(store, now)) from other parts
     (attribution fix-up, alerts, pollers). The caller shuts it down with
-    `scheduler.shutdown()`.
+    `scheduler.shutdown()`. `current` gives the settings each run uses (the server's
+    settings in force, which the API may edit); the intervals come from `settings`.
     """
     import time
 
     wait = sleep or time.sleep
+    settings_now = current or (lambda: settings)
     scheduler = BackgroundScheduler(timezone="UTC")
     planned: list[tuple[str, float, Job]] = [(name, _intervals(settings)[name], JOBS[name]) for name in SCHEDULED]
     planned += [(name, interval, _adapt(fn)) for name, interval, fn in extra_jobs]
     for name, interval, job in planned:
         scheduler.add_job(
-            run_with_retries,
+            _run_with_current,
             "interval",
             seconds=interval,
-            args=[store, settings, name, job, clock, wait],
+            args=[store, settings_now, name, job, clock, wait],
             id=name,
             name=name,
             max_instances=1,

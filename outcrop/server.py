@@ -30,6 +30,7 @@ from outcrop.collector.trace_ingest import TraceIngest
 from outcrop.core.client import server_file
 from outcrop.core.clock import utcnow
 from outcrop.core.errors import OutcropError
+from outcrop.core.live_settings import LiveSettings
 from outcrop.core.runtime import tune_gc
 from outcrop.core.settings import Settings
 from outcrop.core.store.writer import Store
@@ -76,6 +77,7 @@ class OutcropServer:
         self.clock = clock
         self.ports = Ports()
         self.store: Store | None = None
+        self.live: LiveSettings | None = None
         self._servers: list[_QuietServer] = []
         self._scheduler: Any = None
         self._stopping = asyncio.Event()
@@ -93,7 +95,10 @@ class OutcropServer:
                                     group_max=cfg.group_commit_max_batches, memory_limit=cfg.memory_limit)
             undo.callback(self.store.close)
             ingest = TraceIngest(self.store, self.settings, self.clock)
-            handlers = ApiHandlers(self.store, self.settings, self.clock)
+            # the file's settings with the sections edited through the API (stored in the
+            # database) applied; the API and the scheduled jobs read `live.current` each time
+            self.live = LiveSettings.load(self.store, self.settings)
+            handlers = ApiHandlers(self.store, self.live, self.clock)
             grpc_server = self._start_grpc(ingest)
             undo.callback(lambda: grpc_server.stop(grace=None).wait(10))
             tasks = self._serve((create_app(ingest, cfg), http_sock), (create_api(handlers), api_sock))
@@ -167,9 +172,10 @@ class OutcropServer:
     def _start_jobs(self) -> Any:
         if not self.settings.jobs.enabled:
             return None
-        assert self.store is not None
+        assert self.store is not None and self.live is not None
         pollers: Any = configured_sources(self.settings)  # fn(Store, now) fits the scheduler's fn(WriteStore, now)
-        return start_scheduler(self.store, self.settings, pollers)
+        live = self.live
+        return start_scheduler(self.store, self.settings, pollers, current=lambda: live.current)
 
     def _announce(self) -> None:
         info = {

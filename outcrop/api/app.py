@@ -27,6 +27,7 @@ from outcrop.api.capacity import provisioned_report
 from outcrop.api.cost import CostApi
 from outcrop.api.guard import RequestPolicy
 from outcrop.core.errors import OutcropError, QueryError, RequestTimeout, Unauthorized, classify
+from outcrop.core.live_settings import LiveSettings
 from outcrop.core.settings import Settings
 from outcrop.core.sql import load_sql
 from outcrop.core.store.readonly import (
@@ -60,13 +61,19 @@ class BoundedReader:
 
 
 class ApiHandlers:
-    def __init__(self, store: Store, settings: Settings, clock: Callable[[], datetime]) -> None:
+    def __init__(self, store: Store, settings: Settings | LiveSettings, clock: Callable[[], datetime]) -> None:
         self.store = store
-        self.settings = settings
+        # [alerts] and [capacity] may be edited while the server runs (outcrop.api.settings), so
+        # every request reads the settings in force through `self.settings`, never a copy
+        self.live = settings if isinstance(settings, LiveSettings) else LiveSettings(settings)
         self.clock = clock
         self.ready = False
-        self.policy = RequestPolicy.from_settings(settings.server)
-        self.reader = BoundedReader(store, settings)
+        self.policy = RequestPolicy.from_settings(self.settings.server)
+        self.reader = BoundedReader(store, self.settings)
+
+    @property
+    def settings(self) -> Settings:
+        return self.live.current
 
     # -- helpers ----------------------------------------------------------------
 
@@ -323,7 +330,9 @@ def _guard(fn: Callable[..., Response], with_body: bool, policy: RequestPolicy) 
 
 
 def create_api(handlers: ApiHandlers) -> Starlette:
-    h, p = handlers, handlers.policy
+    from outcrop.api.settings import SettingsApi
+
+    h, p, s = handlers, handlers.policy, SettingsApi(handlers)
     return Starlette(
         routes=[
             Route("/healthz", _guard(h.healthz, False, p)),
@@ -342,5 +351,8 @@ def create_api(handlers: ApiHandlers) -> Starlette:
             Route("/v1/admin/ingest", _guard(h.ingest, True, p), methods=["POST"]),
             Route("/v1/admin/jobs", _guard(h.jobs, True, p), methods=["POST"]),
             Route("/v1/admin/alerts/{action}", _guard(h.alerts, True, p), methods=["POST"]),
+            Route("/v1/settings", _guard(s.get, False, p)),
+            Route("/v1/admin/settings/{section}", _guard(s.put, True, p), methods=["PUT"]),
+            Route("/v1/admin/settings/{section}", _guard(s.delete, False, p), methods=["DELETE"]),
         ]
     )
