@@ -53,15 +53,17 @@ def running_server(db_path: str) -> str | None:
 
 
 def call(base_url: str, path: str, body: dict[str, Any] | None = None, *,
-         arrow: bool = False, token: str | None = None, timeout: float = 600) -> Any:
-    """POST (or GET without body) to the API; Arrow table or decoded JSON back."""
-    return _call(base_url, path, body, arrow=arrow, token=token, timeout=timeout)[0]
+         arrow: bool = False, token: str | None = None, timeout: float = 600, method: str | None = None) -> Any:
+    """POST (or GET without body) to the API; Arrow table or decoded JSON back. `method`
+    names another (PUT, DELETE: the settings edits)."""
+    return _call(base_url, path, body, arrow=arrow, token=token, timeout=timeout, method=method)[0]
 
 
 def _call(base_url: str, path: str, body: dict[str, Any] | None, *, arrow: bool,
-          token: str | None, timeout: float) -> tuple[Any, dict[str, str]]:
+          token: str | None, timeout: float, method: str | None = None) -> tuple[Any, dict[str, str]]:
     data = None if body is None else orjson.dumps(body)
-    request = urllib.request.Request(base_url + path, data=data, method="GET" if data is None else "POST")
+    method = method or ("GET" if data is None else "POST")
+    request = urllib.request.Request(base_url + path, data=data, method=method)
     request.add_header("content-type", "application/json")
     if arrow:
         request.add_header("accept", ARROW_STREAM)
