@@ -18,11 +18,12 @@ from typing import Any, Protocol
 
 import duckdb
 import pyarrow as pa
+from pydantic import ValidationError
 
 from outcrop.analytics.rollups import DAYS_UNTIL
 from outcrop.analytics.windows import HOUR, ceil_to, floor_to, minutes_in, split_range
 from outcrop.core.errors import QueryError as QueryError  # re-exported: the report catches it
-from outcrop.core.settings import MAX_QUERY_ROWS
+from outcrop.core.settings import MAX_QUERY_ROWS, StagesSettings
 from outcrop.core.sql import load_sql, sql_path
 from outcrop.core.store import watermarks
 
@@ -34,6 +35,7 @@ CALL_KEYS: tuple[str, ...] = ("prompt_version", "feature", "user_id")
 GROUP_KEYS: tuple[str, ...] = ROLLUP_KEYS + CALL_KEYS
 CALL_KEY_QUERIES: dict[str, str] = {"usage": "usage_calls", "cost": "cost_calls"}
 GRAINS: tuple[str, ...] = ("1m", "1h", "1d")
+CALL_STATUSES: tuple[str, ...] = ("ok", "error", "throttled")
 MAX_ROWS = MAX_QUERY_ROWS  # server.query_max_rows is bounded by the same constant
 _PARAM = re.compile(r"\$([a-z_][a-z0-9_]*)")
 # The times a read may ask for: telemetry holds nothing before the Unix epoch (OTLP counts
@@ -122,8 +124,8 @@ def _for_keys(name: str, params: Mapping[str, Any]) -> str:
     by, where = params.get("by"), params.get("where")
     keys = set(by if isinstance(by, list | tuple) else []) | set(where if isinstance(where, Mapping) else {})
     wanted = sorted(keys & set(CALL_KEYS))
-    if not wanted or name in CALL_KEY_QUERIES.values():
-        return name
+    if not wanted or name in CALL_KEY_QUERIES.values() or set(wanted) <= set(load_query(name).keys):
+        return name  # the query reads the calls themselves and says so in its `-- keys:` header
     if name in CALL_KEY_QUERIES:
         return CALL_KEY_QUERIES[name]
     raise QueryError(f"{name!r} cannot group or filter by {', '.join(map(repr, wanted))}: the rollups it "
@@ -156,7 +158,11 @@ def _bind(source: Source, query: NamedQuery, params: Mapping[str, Any]) -> dict[
         bound["grain"] = grain
     for name in ("trace_id", "call_id"):
         if name in takes:
-            bound[name] = _text(params, name)
+            # over a range they narrow a search; without one they name what the query reads
+            bound[name] = _text(params, name) if "from" not in takes or params.get(name) is not None else None
+    bound.update(_search(params, takes))
+    if "stages" in takes:
+        bound.update(_stages(params.get("stages")))
     if "limit" in takes:
         bound["limit"] = _limit(params.get("limit", 20))
     return bound
@@ -238,6 +244,43 @@ def _text(params: Mapping[str, Any], name: str) -> str:
     if not isinstance(value, str) or not value:
         raise QueryError(f"parameter {name!r} is required and must be a non-empty string")
     return value
+
+
+def _search(params: Mapping[str, Any], takes: set[str]) -> dict[str, Any]:
+    """The optional narrowing parameters of a search (trace_search); absent ones bind NULL."""
+    bound: dict[str, Any] = {}
+    if "status" in takes:
+        status = params.get("status")
+        if status is not None and status not in CALL_STATUSES:
+            raise QueryError(f"parameter 'status' must be one of {', '.join(CALL_STATUSES)}, not {status!r}")
+        bound["status"] = status
+    for name in ("min_duration_ms", "min_cost_usd"):
+        if name in takes:
+            value = params.get(name)
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int | float)
+                                      or not 0 <= value < float("inf")):
+                raise QueryError(f"parameter {name!r} must be a number, 0 or more")
+            bound[name] = None if value is None else float(value)
+    if "request_id" in takes:
+        bound["request_id"] = _text(params, "request_id") if params.get("request_id") is not None else None
+    return bound
+
+
+def _stages(value: Any) -> dict[str, Any]:
+    """The [stages] mapping as two parallel bound lists (stage, lower-case pattern) in the
+    order they are tried, and the stage of unmatched LLM calls; never spliced into SQL."""
+    if value is None:
+        raise QueryError("parameter 'stages' is required: the [stages] settings ({'map': {stage: [patterns]}, "
+                         "'llm_stage': stage}); POST /v1/reports/stage_latency fills it from the server's")
+    try:
+        stages = StagesSettings.model_validate(value)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = "".join(f".{part}" for part in first["loc"])
+        raise QueryError(f"parameter 'stages{where}': {first['msg']}") from None
+    pairs = [(stage, pattern.lower()) for stage, patterns in stages.map.items() for pattern in patterns]
+    return {"stage_names": [stage for stage, _ in pairs], "stage_patterns": [pattern for _, pattern in pairs],
+            "stage_order": list(stages.map), "llm_stage": stages.llm_stage}
 
 
 def _limit(value: Any) -> int:

@@ -507,6 +507,40 @@ class CapacitySettings(_Section):
         return self
 
 
+# Stages of the request path, in the order they are tried: a span takes the first stage
+# with a matching pattern. Patterns are globs (`*`, `?`, `[...]`) matched case-insensitively
+# against span names; the defaults match the span names the demo and common frameworks use.
+DEFAULT_STAGES: dict[str, tuple[str, ...]] = {
+    "retrieval": ("*retriev*", "*vector*", "*search*", "*embed*"),
+    "rerank": ("*rerank*",),
+    "prompt": ("*prompt*", "*template*"),
+    "inference": ("chat *", "text_completion *", "generate_content *", "invoke_model*", "converse*"),
+    "guardrail": ("*guardrail*", "*moderation*"),
+    "postprocess": ("*postprocess*", "*post_process*", "*post-process*", "parse*", "format*"),
+}
+
+
+class StagesSettings(_Section):
+    """How spans map to the stages of the request path ("where the time goes").
+
+    A top-level span (the request itself, e.g. `POST /api/search`) is never matched by
+    name; a span inside a span that has a stage counts toward that stage (an embedding call
+    inside `retrieve documents` is retrieval time). A span that became an LLM call and
+    matches no pattern is `llm_stage`.
+    """
+
+    map: dict[Annotated[str, Field(min_length=1)], tuple[Annotated[str, Field(min_length=1)], ...]] = DEFAULT_STAGES
+    llm_stage: str = Field("inference", min_length=1)
+
+    @model_validator(mode="after")
+    def _llm_stage_is_a_stage(self) -> StagesSettings:
+        if self.llm_stage not in self.map:
+            raise ValueError(f"llm_stage {self.llm_stage!r} is not a stage of map ({', '.join(self.map)})")
+        if "other" in self.map:
+            raise ValueError("'other' is the time outside every stage; name the stage differently")
+        return self
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="OUTCROP_",
@@ -526,6 +560,7 @@ class Settings(BaseSettings):
     jobs: JobsSettings = JobsSettings()
     alerts: AlertsSettings = AlertsSettings()
     capacity: CapacitySettings = CapacitySettings()
+    stages: StagesSettings = StagesSettings()
 
     @classmethod
     def settings_customise_sources(

@@ -39,6 +39,11 @@ PUBLIC = {
     "trace_id": {"trace_id"},
     "call_id": {"call_id"},
     "limit": {"limit"},
+    "status": {"status"},
+    "min_duration_ms": {"min_duration_ms"},
+    "min_cost_usd": {"min_cost_usd"},
+    "request_id": {"request_id"},
+    "stages": {"stage_names", "stage_patterns", "stage_order", "llm_stage"},
 }
 
 

@@ -26,6 +26,7 @@ from starlette.routing import Route
 from outcrop.api.capacity import provisioned_report
 from outcrop.api.cost import CostApi
 from outcrop.api.guard import RequestPolicy
+from outcrop.api.traces import TracesApi
 from outcrop.core.errors import OutcropError, QueryError, RequestTimeout, Unauthorized, classify
 from outcrop.core.live_settings import LiveSettings
 from outcrop.core.settings import Settings
@@ -339,6 +340,7 @@ def create_api(handlers: ApiHandlers) -> Starlette:
             Route("/v1/queries", _guard(h.list_queries, False, p)),
             Route("/v1/queries/{name}", _guard(h.named_query, True, p), methods=["POST"]),
             Route("/v1/traces/{trace_id}", _guard(h.trace, False, p)),
+            Route("/v1/traces/{trace_id}/waterfall", _guard(TracesApi(h).waterfall, False, p)),
             Route("/v1/sql", _guard(h.sql, True, p), methods=["POST"]),
             Route("/v1/alerts", _guard(h.alert_list, False, p)),
             Route("/v1/alerts/config", _guard(h.alert_config, False, p)),
@@ -347,6 +349,7 @@ def create_api(handlers: ApiHandlers) -> Starlette:
             Route("/v1/budgets/burndown", _guard(CostApi(h).burndown, False, p)),
             Route("/v1/reports/capacity", _guard(h.capacity_report, True, p), methods=["POST"]),
             Route("/v1/reports/forecast", _guard(h.forecast_report, True, p), methods=["POST"]),
+            Route("/v1/reports/stage_latency", _guard(TracesApi(h).stage_latency, True, p), methods=["POST"]),
             Route("/v1/reports/provisioned", _guard(partial(provisioned_report, h), True, p), methods=["POST"]),
             Route("/v1/admin/ingest", _guard(h.ingest, True, p), methods=["POST"]),
             Route("/v1/admin/jobs", _guard(h.jobs, True, p), methods=["POST"]),
