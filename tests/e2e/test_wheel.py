@@ -33,7 +33,7 @@ def test_the_wheel_claims_one_import_name_and_ships_the_sql(wheel: Path) -> None
     shipped = {n.removeprefix("outcrop/sql/") for n in names if n.startswith("outcrop/sql/")}
     assert shipped == {p.relative_to(ROOT / "sql").as_posix() for p in (ROOT / "sql").rglob("*.sql")}
     # every module of the checkout's folders, under the name it is imported by
-    modules = {f"outcrop/{p.relative_to(ROOT).as_posix()}" for folder in ("core", "collector", "analytics")
+    modules = {f"outcrop/{p.relative_to(ROOT).as_posix()}" for folder in ("core", "collector", "analytics", "dashboard")
                for p in (ROOT / folder).rglob("*.py")}
     modules |= {p.relative_to(ROOT).as_posix() for p in (ROOT / "outcrop").rglob("*.py")
                 if not p.relative_to(ROOT / "outcrop").parts[0] in ("core", "collector", "analytics", "sql")}
