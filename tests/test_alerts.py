@@ -449,3 +449,16 @@ def test_read_api_shows_alerts_their_history_and_the_rules_without_secrets(serve
     assert body["budgets"][0]["thresholds"] == [0.5, 0.8, 1.0]
     (budget,) = httpx.get(f"{running.api_url}/v1/budgets?at=2026-03-02T12:00:00Z", headers=auth).json()
     assert (budget["name"], budget["period"], budget["spent_usd"]) == ("all-monthly", "2026-03", 0.0)
+
+
+def test_an_alert_of_a_rule_no_longer_configured_is_resolved_quietly(store: Store, hook: Receiver) -> None:
+    add_calls(store, T - timedelta(minutes=10), 200, throttled=5)
+    evaluate_alerts(store, settings_with(hook.url, rule()), T)  # fires
+    assert len(hook.bodies) == 1
+    later = T + timedelta(minutes=1)
+    changes = evaluate_alerts(store, settings_with(hook.url), later)["changes"]  # the rule was removed
+    (row,) = list_alerts(store, "all")
+    assert [c["state"] for c in changes] == ["resolved"]
+    assert (row["state"], row["resolved_at"], row["message"]) == (
+        "resolved", later, "rule throttles is no longer configured")
+    assert len(hook.bodies) == 1  # no notification: the rule that would send it is gone

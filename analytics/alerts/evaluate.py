@@ -68,7 +68,7 @@ def evaluate_alerts(store: WriteStore, settings: Settings, at: datetime,
     def run(con: duckdb.DuckDBPyConnection) -> tuple[list[dict[str, Any]], list[Notification]]:
         changes, notices = _evaluate_rules(con, rules, at, settings)
         budget_changes, budget_notices = evaluate_budgets(con, budgets, at)
-        return changes + budget_changes, notices + budget_notices
+        return changes + budget_changes + _close_orphans(con, rules, budgets, at), notices + budget_notices
 
     changes, notices = store.write(run)
     deliveries = deliver_all(notices, settings, backoff_seconds)
@@ -77,6 +77,16 @@ def evaluate_alerts(store: WriteStore, settings: Settings, at: datetime,
     failed = sum(1 for d in deliveries if not d[6])
     return {"evaluated_at": at, "rules": len(rules), "budgets": len(budgets), "changes": changes,
             "notifications": len(notices), "delivery_attempts": len(deliveries), "failed_attempts": failed}
+
+
+def _close_orphans(con: duckdb.DuckDBPyConnection, rules: Sequence[AlertRule], budgets: Sequence[Any],
+                   at: datetime) -> list[dict[str, Any]]:
+    """Resolve (without a notification) the open instances of rules no longer configured."""
+    names = [r.name for r in rules] + [b.name for b in budgets]
+    closed = con.execute(load_sql("alerts/close_orphans.sql"), {"names": names, "at": at}).fetchall()
+    for alert_id, _, message in closed:
+        con.execute(load_sql("alerts/insert_event.sql"), [alert_id, at, "resolved", None, message])
+    return [{"alert_id": alert_id, "rule": rule, "state": "resolved", "notify": None} for alert_id, rule, _ in closed]
 
 
 def sampler(kind: str) -> Sampler:
