@@ -64,10 +64,16 @@ def group_text(group: Mapping[str, Any] | None) -> str:
 
 
 def value_text(kind: str, value: float | None) -> str:
-    """A value or threshold as people read it: shares as percentages, else the number."""
+    """A value as people read it: shares as percentages, else the number (a drift rule's
+    value is its metric's: milliseconds, tokens, dollars; the message names the unit)."""
     if kind in SHARE_KINDS:
         return fmt.percent(value)
     return fmt.NONE if value is None else f"{value:,.4g}"
+
+
+def threshold_text(kind: str, value: float | None) -> str:
+    """A threshold as people read it: a drift threshold is a share too (relative, or points)."""
+    return fmt.percent(value) if kind == "drift" else value_text(kind, value)
 
 
 def label(row: Mapping[str, Any]) -> str:
@@ -84,7 +90,7 @@ def table_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [{
         "ID": r["alert_id"], "Rule": r["rule"], "Kind": r["kind"], "Group": group_text(r.get("group")),
         "State": state_text(r["state"]), "Severity": r["severity"],
-        "Value": value_text(r["kind"], r.get("value")), "Threshold": value_text(r["kind"], r.get("threshold")),
+        "Value": value_text(r["kind"], r.get("value")), "Threshold": threshold_text(r["kind"], r.get("threshold")),
         "Message": r.get("message") or "", "Started": _when(r.get("started_at")),
         "Resolved": _when(r.get("resolved_at")), "Acked": bool(r.get("acked")),
         "Silenced until": _when(r.get("silenced_until")),
@@ -107,7 +113,7 @@ def is_open(row: Mapping[str, Any]) -> bool:
 
 
 def _when(value: str | None) -> str:
-    """An API timestamp ("2026-11-18T17:00:00Z") as "2026-11-18 17:00:00 UTC"."""
+    """An API timestamp ("2026-11-18T17:00:00.25Z") as "2026-11-18 17:00:00 UTC"."""
     if not value:
         return ""
-    return value.replace("T", " ").removesuffix("Z") + " UTC"
+    return f"{datetime.fromisoformat(value.replace('Z', '+00:00')):%Y-%m-%d %H:%M:%S} UTC"

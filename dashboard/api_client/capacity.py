@@ -72,6 +72,12 @@ def quotas(rows: list[dict[str, Any]]) -> dict[Group, int]:
     return {Group(r["model"], r["region"]): int(r["quota_tpm"]) for r in rows if r.get("quota_tpm") is not None}
 
 
+def sized_first(rows: list[dict[str, Any]]) -> int:
+    """The index of the first report row the capacity report could size (its model has
+    capacity.model_units), else 0: where the calculator opens."""
+    return next((i for i, r in enumerate(rows) if r.get("model_units_needed") is not None), 0)
+
+
 def peak_minutes(table: pa.Table, filters: Filters) -> list[dict[str, Any]]:
     """The PEAK_ROWS busiest buckets by quota TPM, each with a link to the traces of its peak minute."""
     rows = sorted(table.to_pylist(), key=lambda r: (-(r["quota_tpm"] or 0), r["bucket"], r["model"], r["region"]))

@@ -10,6 +10,7 @@ from typing import Any
 import plotly.graph_objects as go
 import pyarrow as pa
 import streamlit as st
+from plotly.colors import qualitative
 
 from outcrop.dashboard import fmt
 from outcrop.dashboard.api_client import capacity as api
@@ -23,6 +24,7 @@ GRAIN_TEXT = {"1m": "per minute", "1h": "busiest minute of each hour", "1d": "bu
 METRICS = (("quota_tpm", "Quota TPM", "quota tokens per minute", True),
            ("tpm", "TPM", "tokens per minute", True),
            ("rpm", "RPM", "requests per minute", False))
+PALETTE = qualitative.Plotly + qualitative.D3 + qualitative.Dark24
 FORECAST_METRICS = {"Quota TPM": ("peak_quota_tpm", "quota tokens per minute", True),
                     "TPM": ("peak_tpm", "tokens per minute", True),
                     "RPM": ("peak_rpm", "requests per minute", False)}
@@ -47,12 +49,13 @@ def render() -> None:
         empty_state("No LLM calls in this range, so no capacity to show.")
         return
     quotas = api.quotas(rows)
-    _series_charts(table, quotas, filters)
+    groups = [Group(r["model"], r["region"]) for r in rows]
+    _series_charts(table, quotas, filters, _colors(groups))
     _peak_minutes(table, quotas, filters)
     _shape(rows)
-    groups = [Group(r["model"], r["region"]) for r in rows]
     _section("Forecast of the daily peak", lambda: _forecast(client, filters, groups, quotas))
-    _section("Provisioned Throughput calculator", lambda: _calculator(client, filters, groups))
+    _section("Provisioned Throughput calculator",
+             lambda: _calculator(client, filters, groups, api.sized_first(rows)))
 
 
 def _section(title: str, draw: Callable[[], None]) -> None:
@@ -66,7 +69,13 @@ def _section(title: str, draw: Callable[[], None]) -> None:
 
 # -- RPM, TPM and quota TPM over time ---------------------------------------------------
 
-def _series_charts(table: pa.Table, quotas: dict[Group, int], filters: Filters) -> None:
+def _colors(groups: list[Group]) -> dict[Group, str]:
+    """One colour per model and region, the same on every chart and for its quota line."""
+    ordered = sorted(set(groups), key=lambda g: g.label)
+    return {g: PALETTE[i % len(PALETTE)] for i, g in enumerate(ordered)}
+
+
+def _series_charts(table: pa.Table, quotas: dict[Group, int], filters: Filters, colors: dict[Group, str]) -> None:
     grain = api.grain_for(filters)
     st.subheader("Requests and tokens per minute")
     st.caption(f"Each point is the {GRAIN_TEXT[grain]}. Quota TPM counts what Bedrock holds against the quota "
@@ -76,29 +85,31 @@ def _series_charts(table: pa.Table, quotas: dict[Group, int], filters: Filters) 
     for tab, (column, title, unit, with_quota) in zip(st.tabs([m[1] for m in METRICS]), METRICS, strict=True):
         with tab:
             fig = _series_figure(rows, column, f"{title} per model and region ({GRAIN_TEXT[grain]})", unit,
-                                 quotas if with_quota else {}, filters)
+                                 quotas if with_quota else {}, filters, colors)
             _linked_chart(fig, f"capacity_{column}")
 
 
 def _series_figure(rows: list[dict[str, Any]], column: str, title: str, unit: str, quotas: dict[Group, int],
-                   filters: Filters) -> go.Figure:
+                   filters: Filters, colors: dict[Group, str]) -> go.Figure:
     fig = go.Figure()
     for group in sorted({Group(r["model"], r["region"]) for r in rows}, key=lambda g: g.label):
         mine = [r for r in rows if Group(r["model"], r["region"]) == group]
         fig.add_trace(go.Scatter(
             x=[r["bucket"] for r in mine], y=[r[column] for r in mine], name=group.label, mode="lines+markers",
+            line={"color": colors.get(group)}, marker={"size": 4},
             customdata=[api.minute_link(filters, r["quota_peak_at"] or r["bucket"], group) for r in mine],
             hovertemplate=f"%{{x|%Y-%m-%d %H:%M}} UTC<br>%{{y:,.0f}} {unit}<extra>{group.label}</extra>"))
     for group, quota in sorted(quotas.items(), key=lambda item: item[0].label):
-        fig.add_trace(_quota_line(group, quota, [filters.start, filters.end]))
+        fig.add_trace(_quota_line(group, quota, [filters.start, filters.end], colors.get(group)))
     fig.update_layout(title=title, xaxis_title="Time (UTC)", yaxis_title=unit, legend_title="Model · region",
                       hovermode="closest")
     return fig
 
 
-def _quota_line(group: Group, quota: int, x: list[Any]) -> go.Scatter:
+def _quota_line(group: Group, quota: int, x: list[Any], color: str | None) -> go.Scatter:
     return go.Scatter(x=x, y=[quota, quota], mode="lines", name=f"Quota · {group.label}",
-                      line={"dash": "dash"}, hovertemplate=f"quota {quota:,} TPM<extra>{group.label}</extra>")
+                      line={"dash": "dash", "color": color, "width": 2},
+                      hovertemplate=f"quota {quota:,} TPM<extra>{group.label}</extra>")
 
 
 def _linked_chart(fig: go.Figure, key: str) -> None:
@@ -210,8 +221,8 @@ PT_FIELDS: dict[str, tuple[str, bool, float, float, str]] = {
 }
 
 
-def _calculator(client: Api, filters: Filters, groups: list[Group]) -> None:
-    group = st.selectbox("Model and region", groups, format_func=lambda g: g.label, key="pt_group")
+def _calculator(client: Api, filters: Filters, groups: list[Group], first: int) -> None:
+    group = st.selectbox("Model and region", groups, index=first, format_func=lambda g: g.label, key="pt_group")
     with loading("Sizing…"):
         defaults = api.provisioned(client, filters, group)
     # the prefill follows the group and the URL's range (not its resolved times, which move every minute)
