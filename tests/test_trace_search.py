@@ -126,3 +126,15 @@ def test_waterfall_endpoint_reads_the_server_stages(server_factory: Any, db_path
                           json={"params": {"from": "2025-03-03T10:00:00Z", "to": "2025-03-03T11:00:00Z",
                                            "request_id": "req-a6", "limit": 5}}).json()
     assert [(r["trace_id"], r["cost_usd"]) for r in found] == [(A, pytest.approx(0.0072, abs=1e-12))]
+
+
+def test_trace_endpoints_need_the_reader_token_when_set(server_factory: Any) -> None:
+    server = server_factory(server={"api_token": "reader-secret"})
+    waterfall = server.api_url + f"/v1/traces/{A}/waterfall"
+    stages = server.api_url + "/v1/reports/stage_latency"
+    body = {"params": {"from": "2025-03-03T10:00:00Z", "to": "2025-03-03T11:00:00Z"}}
+    assert requests.get(waterfall, timeout=30).status_code == 401
+    assert requests.post(stages, json=body, timeout=30).status_code == 401
+    auth = {"authorization": "Bearer reader-secret"}
+    assert requests.get(waterfall, headers=auth, timeout=30).json() == []
+    assert requests.post(stages, json=body, headers=auth, timeout=30).json() == []
