@@ -164,7 +164,9 @@ def _shape(rows: list[dict[str, Any]]) -> None:
 
 def _forecast(client: Api, filters: Filters, groups: list[Group], quotas: dict[Group, int]) -> None:
     left, right = st.columns([3, 1])
-    group = left.selectbox("Model and region", groups, format_func=lambda g: g.label, key="capacity_forecast_group")
+    first = next((i for i, g in enumerate(groups) if g in quotas), 0)  # one with a quota line, if any
+    group = left.selectbox("Model and region", groups, index=first, format_func=lambda g: g.label,
+                           key="capacity_forecast_group")
     name = right.radio("Peak", list(FORECAST_METRICS), horizontal=True, key="capacity_forecast_metric")
     column, unit, with_quota = FORECAST_METRICS[name]
     with loading("Forecasting…"):
