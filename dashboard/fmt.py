@@ -6,6 +6,7 @@ Every function takes None (a value the data does not have) and gives "—".
 from __future__ import annotations
 
 import math
+from datetime import datetime, timedelta
 
 NONE = "—"
 _SUFFIXES = ((1e12, "T"), (1e9, "B"), (1e6, "M"), (1e3, "k"))
@@ -92,3 +93,23 @@ def points(now: float | None, before: float | None) -> str:
     if now is None or _missing(now) or before is None or _missing(before):
         return NONE
     return f"{(now - before) * 100:+.1f} pp"
+
+
+def when(x: datetime | None) -> str:
+    """A UTC time to the minute: "2026-11-18 10:00"."""
+    return NONE if x is None else f"{x:%Y-%m-%d %H:%M}"
+
+
+def duration(x: timedelta | None) -> str:
+    """A length of time in its largest whole units: "24 h", "7 d", "90 min", "1 d 12 h"."""
+    if x is None:
+        return NONE
+    minutes = int(x.total_seconds() // 60)
+    days, rest = divmod(minutes, 24 * 60)
+    hours, mins = divmod(rest, 60)
+    if minutes <= 120:
+        return f"{minutes} min"
+    if not mins and minutes <= 48 * 60:
+        return f"{minutes // 60} h"
+    parts = [f"{days} d" if days else "", f"{hours} h" if hours else "", f"{mins} min" if mins else ""]
+    return " ".join(p for p in parts if p)

@@ -4,7 +4,8 @@ The data set (DAY and the day before it, PREVIOUS): per call, `input_tokens` 1,0
 no output; model A costs $1,000 per million input tokens ($1.00 a call), model B $500
 ($0.50 a call), the unpriced model has no price.
 
-  DAY        acme/chat/support   A  4 calls ok, streamed, TTFT 100..400 ms, TTLT 1..4 s   $4.00
+  DAY        acme/chat/support   A  4 calls ok, streamed, TTFT 100..400 ms, TTLT 1..4 s,  $4.00
+                                    prompt version v1
              globex/search/rag   B  3 calls: ok, error, throttled, TTLT 800 ms          $1.50
              unattributed/chat   A  1 call ok, TTLT 1 s                                 $1.00
              acme/chat/support   U  1 call ok (unpriced), TTLT 1 s                      —
@@ -23,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import requests
+import streamlit as st
 from streamlit.testing.v1 import AppTest
 from streamlit.util import calc_hash
 
@@ -57,7 +59,7 @@ def data_calls() -> list[dict[str, Any]]:
     """The calls of the module docstring's table."""
     at = DAY + timedelta(hours=10)
     acme = [_call(f"{TRACE_ID}{i:016x}", at + timedelta(minutes=i), model=MODEL_A, trace_id=TRACE_ID,
-                  span_id=f"{i:016x}", streaming=True, ttft_ms=100.0 * i, ttlt_ms=1000.0 * i)
+                  span_id=f"{i:016x}", streaming=True, ttft_ms=100.0 * i, ttlt_ms=1000.0 * i, prompt_version="v1")
             for i in range(1, 5)]
     globex = [_call(f"globex-{status}", at + timedelta(hours=2), tenant="globex", route="search", workflow="rag",
                     model=MODEL_B, status=status, ttlt_ms=800.0)
@@ -115,9 +117,29 @@ def build_app(page: str | None = "overview", query: dict[str, str | list[str]] |
     It reads the API from the environment, as under `outcrop dashboard`; the
     `dashboard_app` fixture sets that (AppTest runs the script in this process).
     """
+    st.cache_data.clear()  # answers cached by an earlier test's server (a port may come back)
     at = AppTest.from_string(APP_SCRIPT, default_timeout=timeout)
     for key, value in (query or {}).items():
         at.query_params[key] = value
     if page is not None:
         at._page_hash = calc_hash(page)  # what the browser's `/page` resolves to (tests/dashboard_fixtures.py)
     return at.run() if run else at
+
+
+_ALERT_SQL = """
+INSERT INTO alert_instances (alert_id, rule, kind, group_key, state, severity, value, threshold, requests, message,
+                             started_at, fired_at, resolved_at, evaluated_at, acked)
+VALUES (?, ?, ?, ?, ?, 'warning', ?, ?, ?, ?, ?, ?, ?, ?, false)
+"""
+
+
+def write_alert(store: Store, alert_id: int, state: str, group: dict[str, str], started_at: datetime,
+                rule: str = "globex-errors", kind: str = "error_rate", value: float = 0.5,
+                threshold: float = 0.2) -> None:
+    """One alert instance as the alerts job leaves it (`firing` or `resolved`, 3 requests)."""
+    fired = started_at + timedelta(minutes=5)
+    resolved = fired + timedelta(minutes=30) if state == "resolved" else None
+    message = f"{kind} {value:.0%} over {threshold:.0%}"
+    store.write(lambda con: con.execute(_ALERT_SQL, [
+        alert_id, rule, kind, json.dumps(group, sort_keys=True), state, value, threshold, 3, message,
+        started_at, fired, resolved, resolved or fired]))

@@ -254,3 +254,16 @@ def test_run_from_its_own_folder_streamlit_takes_pages_for_a_legacy_folder(api_d
     navigation_only()
     assert PagesManager.uses_pages_directory is False
     assert _titles(build_app("traces")) == ["Traces"]
+
+
+@pytest.mark.parametrize(("length", "text"), [
+    (timedelta(hours=24), "24 h"), (timedelta(days=7), "7 d"), (timedelta(minutes=90), "90 min"),
+    (timedelta(days=2, hours=12), "2 d 12 h"), (timedelta(hours=36), "36 h"),
+    (timedelta(hours=5, minutes=30), "5 h 30 min"),
+])
+def test_lengths_of_time_read_in_their_units(length: timedelta, text: str) -> None:
+    assert fmt.duration(length) == text
+
+
+def test_times_read_to_the_minute() -> None:
+    assert fmt.when(datetime(2026, 11, 18, 10, 5, 59)) == "2026-11-18 10:05" and fmt.when(None) == "—"
