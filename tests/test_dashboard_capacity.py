@@ -79,7 +79,8 @@ def test_charts_draw_each_model_and_region_with_the_quota_line(capacity_server: 
     assert quota_chart[B]["y"] == [3000]
     # A: one call a minute from 10:00 to 10:04 (the unattributed one and acme's four), each 1,000 tokens
     assert quota_chart[A]["y"] == [1000]
-    rpm = _traces(charts["RPM per model and region (busiest minute of each hour)"])
+    at.radio(key="capacity_metric").set_value("RPM").run()
+    rpm = _traces(_charts(at)["RPM per model and region (busiest minute of each hour)"])
     assert rpm[B]["y"] == [3] and f"Quota · {B}" not in rpm  # a TPM quota is no line on RPM
     # a point links to the traces of its peak minute, with the model and region
     assert quota_chart[B]["customdata"] == [

@@ -81,12 +81,12 @@ def _series_charts(table: pa.Table, quotas: dict[Group, int], filters: Filters, 
     st.caption(f"Each point is the {GRAIN_TEXT[grain]}. Quota TPM counts what Bedrock holds against the quota "
                "(input + cache write + output × the model's burndown rate); TPM counts every token. "
                "Dashed lines are the TPM quotas. Select a point to open its traces.")
-    rows = table.to_pylist()
-    for tab, (column, title, unit, with_quota) in zip(st.tabs([m[1] for m in METRICS]), METRICS, strict=True):
-        with tab:
-            fig = _series_figure(rows, column, f"{title} per model and region ({GRAIN_TEXT[grain]})", unit,
-                                 quotas if with_quota else {}, filters, colors)
-            _linked_chart(fig, f"capacity_{column}")
+    # one chart at a time (not tabs): the browser draws only the figure shown
+    title = st.radio("Measure", [m[1] for m in METRICS], horizontal=True, key="capacity_metric")
+    column, _, unit, with_quota = next(m for m in METRICS if m[1] == title)
+    fig = _series_figure(table.to_pylist(), column, f"{title} per model and region ({GRAIN_TEXT[grain]})", unit,
+                         quotas if with_quota else {}, filters, colors)
+    _linked_chart(fig, "capacity_series")
 
 
 def _series_figure(rows: list[dict[str, Any]], column: str, title: str, unit: str, quotas: dict[Group, int],
@@ -95,6 +95,7 @@ def _series_figure(rows: list[dict[str, Any]], column: str, title: str, unit: st
     for group in sorted({Group(r["model"], r["region"]) for r in rows}, key=lambda g: g.label):
         mine = [r for r in rows if Group(r["model"], r["region"]) == group]
         fig.add_trace(go.Scatter(
+            # markers, small: a selected point is what opens its traces
             x=[r["bucket"] for r in mine], y=[r[column] for r in mine], name=group.label, mode="lines+markers",
             line={"color": colors.get(group)}, marker={"size": 4},
             customdata=[api.minute_link(filters, r["quota_peak_at"] or r["bucket"], group) for r in mine],
