@@ -16,6 +16,7 @@ from pydantic import (
     ConfigDict,
     Field,
     IPvAnyAddress,
+    SecretStr,
     ValidationError,
     field_validator,
     model_validator,
@@ -541,6 +542,25 @@ class StagesSettings(_Section):
         return self
 
 
+class DashboardSettings(_Section):
+    """`outcrop dashboard`: where it listens, which API it reads, who may open it."""
+
+    port: int = Field(8501, ge=1, le=65535)
+    address: str = Field("127.0.0.1", min_length=1)
+    # the read API to show; unset: the server that owns `db`
+    api_url: str | None = Field(None, pattern=r"^https?://[^/]+")
+    password: SecretStr | None = None
+    # set by a reverse proxy that authenticated the user; requests without it are refused
+    trusted_user_header: str | None = Field(None, pattern=r"^[A-Za-z0-9-]+$")
+
+    @field_validator("password")
+    @classmethod
+    def _password_not_empty(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not value.get_secret_value():
+            raise ValueError("an empty password protects nothing; leave the key out for none")
+        return value
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="OUTCROP_",
@@ -561,6 +581,7 @@ class Settings(BaseSettings):
     alerts: AlertsSettings = AlertsSettings()
     capacity: CapacitySettings = CapacitySettings()
     stages: StagesSettings = StagesSettings()
+    dashboard: DashboardSettings = DashboardSettings()
 
     @classmethod
     def settings_customise_sources(

@@ -5,16 +5,24 @@ URLs are part of the interface: each page lives at its `url_path` (`/overview`,
 serves the default page at `/` and reserves its url_path, so the default is a hidden
 page that switches to `/overview` with the same query parameters: `/` and `/overview`
 both open the overview, and the address bar always names the page.
+
+Before any page, the gate of `[dashboard]`: with `trusted_user_header` a request the
+reverse proxy did not mark is refused; with `password` a session first proves it knows
+the password.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import hmac
+from collections.abc import Callable, Mapping
 from typing import NamedTuple
 
 import streamlit as st
 from streamlit.navigation.page import StreamlitPage
 
+from outcrop.core.settings import DashboardSettings
+from outcrop.dashboard import ui
+from outcrop.dashboard.api_client.base import ApiError, dashboard_settings
 from outcrop.dashboard.pages import alerts, capacity, cost, latency, overview, settings, traces
 
 
@@ -50,9 +58,50 @@ def navigation() -> StreamlitPage:
     return st.navigation([default, *pages])
 
 
+_SIGNED_IN = "outcrop_signed_in"
+
+
+def sent_by_proxy(headers: Mapping[str, str], header: str | None) -> bool:
+    """Whether the request carries the header the trusted reverse proxy sets (always, without one)."""
+    if header is None:
+        return True
+    wanted = header.lower()
+    return any(k.lower() == wanted and v.strip() for k, v in headers.items())
+
+
+def password_matches(typed: str, password: str) -> bool:
+    """Compared in constant time, so the answer's timing tells nothing about the password."""
+    return hmac.compare_digest(typed.encode(), password.encode())
+
+
+def gate(settings: DashboardSettings) -> bool:
+    """True when this session may see the pages; otherwise draws why not (or the password form)."""
+    if not sent_by_proxy(dict(st.context.headers), settings.trusted_user_header):
+        st.error(f"Refused: this dashboard is opened through its reverse proxy, which sets the "
+                 f"{settings.trusted_user_header} header (dashboard.trusted_user_header).")
+        return False
+    if settings.password is None or st.session_state.get(_SIGNED_IN):
+        return True
+    st.title("Outcrop")
+    with st.form("sign_in"):
+        typed = st.text_input("Password", type="password", key="sign_in_password")
+        if st.form_submit_button("Open the dashboard"):
+            if password_matches(typed, settings.password.get_secret_value()):
+                st.session_state[_SIGNED_IN] = True
+                st.rerun()
+            st.error("Wrong password.")
+    return False
+
+
 def main() -> None:
     st.set_page_config(page_title="Outcrop", page_icon=":material/landscape:", layout="wide")
-    navigation().run()
+    try:
+        settings = dashboard_settings().dashboard
+    except ApiError as exc:
+        ui.error_line(exc)
+        return
+    if gate(settings):
+        navigation().run()
 
 
 if __name__ == "__main__":

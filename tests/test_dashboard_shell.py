@@ -14,7 +14,7 @@ from streamlit.util import calc_hash
 
 from outcrop.dashboard import fmt
 from outcrop.dashboard.api_client.base import Api, ApiError
-from outcrop.dashboard.app import PAGES
+from outcrop.dashboard.app import PAGES, password_matches, sent_by_proxy
 from outcrop.dashboard.filters import Filters, from_query, iso, link, parse_time
 from outcrop.dashboard.launch import navigation_only
 
@@ -267,3 +267,51 @@ def test_lengths_of_time_read_in_their_units(length: timedelta, text: str) -> No
 
 def test_times_read_to_the_minute() -> None:
     assert fmt.when(datetime(2026, 11, 18, 10, 5, 59)) == "2026-11-18 10:05" and fmt.when(None) == "—"
+
+
+# -- the gate of [dashboard] -----------------------------------------------------------
+
+def test_a_password_is_asked_before_any_page(dashboard_app: Callable[..., AppTest], api_down_url: str,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OUTCROP_DASHBOARD__PASSWORD", "open sesame")
+    at = dashboard_app(api_down_url, page="cost", query={"from": "-7d"})
+    assert _titles(at) == ["Outcrop"] and not at.error  # the form only: no page, no API call
+    at.text_input(key="sign_in_password").input("open sesam")
+    at.button[0].click().run()
+    assert [e.value for e in at.error] == ["Wrong password."] and _titles(at) == ["Outcrop"]
+    at.text_input(key="sign_in_password").input("open sesame")
+    at.button[0].click().run()
+    assert _titles(at) == ["Cost"] and at.query_params == {"from": "-7d"}
+
+
+def test_without_the_proxy_header_every_request_is_refused(dashboard_app: Callable[..., AppTest],
+                                                           api_down_url: str,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OUTCROP_DASHBOARD__TRUSTED_USER_HEADER", "X-Forwarded-User")
+    at = dashboard_app(api_down_url)
+    assert _titles(at) == []
+    assert [e.value for e in at.error] == [
+        "Refused: this dashboard is opened through its reverse proxy, which sets the X-Forwarded-User header "
+        "(dashboard.trusted_user_header)."]
+
+
+@pytest.mark.parametrize(("headers", "allowed"), [
+    ({"x-forwarded-user": "ana@example.com"}, True), ({"X-Forwarded-User": "ana"}, True),
+    ({"X-Forwarded-User": " "}, False), ({"Host": "dash"}, False), ({}, False),
+])
+def test_the_proxy_header_is_matched_without_case(headers: dict[str, str], allowed: bool) -> None:
+    assert sent_by_proxy(headers, "X-Forwarded-User") is allowed
+    assert sent_by_proxy(headers, None) is True
+
+
+def test_passwords_compare_whole() -> None:
+    assert password_matches("s3cret", "s3cret") and not password_matches("s3cre", "s3cret")
+    assert not password_matches("", "s3cret")
+
+
+def test_a_bad_setting_is_one_line(dashboard_app: Callable[..., AppTest], api_down_url: str,
+                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OUTCROP_DASHBOARD__PORT", "0")
+    at = dashboard_app(api_down_url)
+    assert not at.exception and [e.value for e in at.error][0].startswith(
+        "configuration error: configuration key 'dashboard.port'")

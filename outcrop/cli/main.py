@@ -10,7 +10,7 @@ from types import ModuleType
 
 import duckdb
 
-from outcrop.cli import alerts, demo, ingest, jobs, report, serve, sql
+from outcrop.cli import alerts, dashboard, demo, ingest, jobs, report, serve, sql
 from outcrop.cli.access import add_db_argument
 from outcrop.core.errors import OutcropError
 from outcrop.core.settings import ConfigError
@@ -20,6 +20,7 @@ log = logging.getLogger("outcrop")
 # name -> module with HELP, add_arguments(parser) and run(args) -> exit code
 COMMANDS: tuple[tuple[str, ModuleType], ...] = (
     ("serve", serve), ("sql", sql), ("ingest", ingest), ("report", report), ("demo", demo),
+    ("dashboard", dashboard),
 )
 
 
