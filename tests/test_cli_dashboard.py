@@ -97,3 +97,33 @@ def test_the_command_serves_the_pages_and_stops_its_child(server: Any, db_path: 
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+@pytest.mark.e2e
+def test_the_demo_starts_the_dashboard_and_stops_it_with_itself(tmp_path: Path) -> None:
+    port = _free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "outcrop", "demo", "--db", str(tmp_path / "demo.duckdb"), "--history-days", "0.2",
+         "--http-port", "0", "--grpc-port", "0", "--api-port", "0", "--dashboard-port", str(port)],
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, cwd=tmp_path)
+    try:
+        assert proc.stdout is not None
+        lines: list[str] = []
+        deadline = time.monotonic() + 240
+        while time.monotonic() < deadline and "keeps running" not in "".join(lines[-1:]):
+            line = proc.stdout.readline()
+            assert line or proc.poll() is None, "".join(lines)
+            lines.append(line)
+        out = "".join(lines)
+        assert f"Dashboard: http://127.0.0.1:{port}/overview\n" in out
+        assert "You can now view your Streamlit app" not in out  # the banner stays out of the summary
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/overview", timeout=10) as resp:
+            assert resp.status == 200
+        proc.send_signal(signal.SIGINT)
+        proc.wait(60)
+        with pytest.raises(OSError):
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=5)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()

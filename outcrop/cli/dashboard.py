@@ -10,6 +10,7 @@ Streamlit starts through outcrop.dashboard.launch (`streamlit run` with the page
 from __future__ import annotations
 
 import argparse
+import atexit
 import importlib.util
 import os
 import signal
@@ -88,13 +89,16 @@ def check_port_free(address: str, port: int) -> None:
                                "(dashboard.port) or --address (dashboard.address)") from None
 
 
-def start(api_url: str, settings: Settings, port: int, address: str) -> subprocess.Popen[bytes]:
-    """Start the dashboard as a child process; raise OutcropError when Streamlit is missing."""
+def start(api_url: str, settings: Settings, port: int, address: str,
+          quiet: bool = False) -> subprocess.Popen[bytes]:
+    """Start the dashboard as a child process (`quiet`: without Streamlit's banner on stdout;
+    its errors still reach stderr); raise OutcropError when Streamlit is missing."""
     for module in ("streamlit", "plotly"):
         if importlib.util.find_spec(module) is None:
             raise OutcropError(f"outcrop dashboard needs Streamlit and Plotly ({module} is missing): "
                                "pip install 'outcrop[dashboard]'")
-    return subprocess.Popen(command(app_path(), port, address), env=child_env(api_url, settings))
+    return subprocess.Popen(command(app_path(), port, address), env=child_env(api_url, settings),
+                            stdout=subprocess.DEVNULL if quiet else None)
 
 
 def wait_ready(child: subprocess.Popen[bytes], url: str, timeout: float = 60.0) -> bool:
@@ -158,3 +162,21 @@ def run(args: argparse.Namespace) -> int:
 
 def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
+
+
+def start_beside(api_url: str, settings: Settings, port: int) -> str:
+    """Start the dashboard for another command (`outcrop demo`) that keeps running: the
+    child is stopped when this process exits. Returns the line to tell the user; a
+    dashboard that cannot start is said, never fatal to the caller."""
+    address = settings.dashboard.address
+    try:
+        check_port_free(address, port)
+        child = start(api_url, settings, port, address, quiet=True)
+    except OutcropError as exc:
+        return f"Dashboard not started: {exc}"
+    atexit.register(stop, child)
+    url = url_of(address, port)
+    if not wait_ready(child, url):
+        stop(child)
+        return f"Dashboard not started: Streamlit did not answer on {url} (its messages are on stderr)"
+    return f"Dashboard: {url}/overview"

@@ -23,6 +23,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--http-port", type=int, default=4318)
     parser.add_argument("--grpc-port", type=int, default=4317)
     parser.add_argument("--api-port", type=int, default=4320)
+    parser.add_argument("--dashboard-port", type=int, default=8501,
+                        help="port of the dashboard started after the summary (not with --exit)")
+    parser.add_argument("--no-dashboard", action="store_true", help="do not start the dashboard")
 
 
 def _time(text: str) -> datetime:

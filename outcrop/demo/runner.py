@@ -156,6 +156,10 @@ def _run_steps(server: OutcropServer, args: argparse.Namespace, webhook: DemoWeb
     _say("Try:  outcrop report cost --by tenant,workflow --from "
          f"{(now - timedelta(days=args.history_days)).date()}   |   "
          "outcrop sql \"SELECT source, count(*) FROM llm_calls GROUP BY ALL\"")
+    if not args.exit and not args.no_dashboard:
+        from outcrop.cli.dashboard import start_beside
+
+        _say(start_beside(api, server.settings, args.dashboard_port))
     if not args.exit:
         _say("The server keeps running; point any OTLP exporter at it. Ctrl-C stops it.")
 
