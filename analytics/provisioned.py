@@ -59,9 +59,10 @@ def peak_split(traffic: Traffic, rate: float) -> tuple[Fraction, Fraction] | Non
 
 
 def units_needed(peak_input: Fraction, peak_output: Fraction, units: ModelUnits, headroom: float) -> int:
-    """ceil(max(input / input per unit, output / output per unit) x (1 + headroom)), exact."""
+    """ceil(max(input / input per unit, output / output per unit) x (1 + headroom)), exact;
+    at least one: a commitment is bought in whole units, and none is not a commitment."""
     load = max(peak_input / units.input_tpm_per_unit, peak_output / units.output_tpm_per_unit)
-    return math.ceil(load * (1 + Fraction(str(headroom))))
+    return max(1, math.ceil(load * (1 + Fraction(str(headroom)))))
 
 
 def size(traffic: Traffic, capacity: CapacitySettings) -> Sizing:

@@ -477,3 +477,17 @@ def test_read_api_serves_the_capacity_report_with_its_columns(server_factory: An
     assert bad.status_code == 400 and "'by' must be a list" in bad.json()["message"]
     peaks = requests.post(server.api_url + "/v1/queries/daily_peaks", json=body, timeout=30).json()
     assert [(r["model"], r["peak_quota_tpm"]) for r in peaks] == [(HAIKU35, 150), (SONNET4, 5010)]
+
+
+def test_a_quiet_peak_still_needs_one_unit() -> None:
+    # no quota tokens at the peak (e.g. only cache reads), yet tokens over the range: one
+    # unit is the least a commitment can be, and the break-even is still defined
+    traffic = Traffic(model="amazon.nova-pro-v1:0", peak_quota_tpm=0, quota_input_tokens=300, output_tokens=100,
+                      cost_usd=600.0, unpriced_requests=0, hours=240.0)
+    units = ModelUnits(model="amazon.nova-pro-v1:0", input_tpm_per_unit=1000, output_tpm_per_unit=100,
+                       hourly_usd_1_month=20.0, hourly_usd_6_month=15.0)
+    sized = size(traffic, CapacitySettings(model_units=(units,), headroom=0.0))
+    assert sized.model_units_needed == 1
+    assert sized.pt_monthly_usd_1_month == pytest.approx(20.0 * 730)
+    # average use 100 / 14,400 / 100 = 6.944e-5 of one unit; 14,600 x 6.944e-5 / 1,825
+    assert sized.breakeven_utilisation == pytest.approx(14_600 * (100 / 14_400 / 100) / 1825)
