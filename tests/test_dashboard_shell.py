@@ -3,6 +3,8 @@ URLs under AppTest (docs in tests/dashboard_fixtures.py)."""
 
 from __future__ import annotations
 
+import http.server
+import threading
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
@@ -165,6 +167,35 @@ def test_every_failure_is_one_api_error_line(api_down_url: str, api_error_url: s
         Api(api_error_url).get("/v1/alerts")
     with pytest.raises(ApiError, match="^server answered 400: unknown query 'nope'"):
         Api(data_server.api_url).named("nope", DAY_RANGE)
+
+
+class _Garbled(http.server.BaseHTTPRequestHandler):
+    """Answers 200 with a body that is neither JSON nor Arrow (a proxy's login page, say)."""
+
+    def do_GET(self) -> None:
+        body = b"<html>sign in</html>"
+        self.send_response(200)
+        self.send_header("content-length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class's name
+        pass
+
+
+def test_an_unreadable_answer_is_an_api_error_too() -> None:
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Garbled)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{httpd.server_address[1]}"
+    try:
+        with pytest.raises(ApiError, match=f"^the server at {url} answered something unreadable: "):
+            Api(url).get("/v1/alerts")
+        with pytest.raises(ApiError, match=f"^the server at {url} answered something unreadable: "):
+            Api(url).table("/v1/traces/abc")
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
 
 
 def test_the_token_is_sent(server_factory: Any) -> None:
