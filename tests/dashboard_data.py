@@ -4,8 +4,7 @@ The data set (DAY and the day before it, PREVIOUS): per call, `input_tokens` 1,0
 no output; model A costs $1,000 per million input tokens ($1.00 a call), model B $500
 ($0.50 a call), the unpriced model has no price.
 
-  DAY        acme/chat/support   A  4 calls ok, streamed, TTFT 100..400 ms, TTLT 1..4 s,  $4.00
-                                    prompt version v1
+  DAY        acme/chat/support   A  4 calls ok, streamed, TTFT 100..400 ms, TTLT 1..4 s   $4.00
              globex/search/rag   B  3 calls: ok, error, throttled, TTLT 800 ms          $1.50
              unattributed/chat   A  1 call ok, TTLT 1 s                                 $1.00
              acme/chat/support   U  1 call ok (unpriced), TTLT 1 s                      —
@@ -59,7 +58,7 @@ def data_calls() -> list[dict[str, Any]]:
     """The calls of the module docstring's table."""
     at = DAY + timedelta(hours=10)
     acme = [_call(f"{TRACE_ID}{i:016x}", at + timedelta(minutes=i), model=MODEL_A, trace_id=TRACE_ID,
-                  span_id=f"{i:016x}", streaming=True, ttft_ms=100.0 * i, ttlt_ms=1000.0 * i, prompt_version="v1")
+                  span_id=f"{i:016x}", streaming=True, ttft_ms=100.0 * i, ttlt_ms=1000.0 * i)
             for i in range(1, 5)]
     globex = [_call(f"globex-{status}", at + timedelta(hours=2), tenant="globex", route="search", workflow="rag",
                     model=MODEL_B, status=status, ttlt_ms=800.0)

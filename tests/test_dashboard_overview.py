@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
-from dashboard_data import DAY, DAY_RANGE, ERROR_MESSAGE, MODEL_A, MODEL_B, write_alert
+from dashboard_data import DAY, DAY_RANGE, ERROR_MESSAGE, MODEL_A, MODEL_B, run_rollups, write_alert, write_data_set
 from streamlit.testing.v1 import AppTest
 
 from outcrop.dashboard import fmt
@@ -86,11 +86,20 @@ def test_filters_from_the_url_change_what_is_asked(data_server: Any, dashboard_a
 
 def test_a_prompt_version_filter_leaves_latency_out_and_says_why(data_server: Any,
                                                                  dashboard_app: Callable[..., AppTest]) -> None:
-    at = dashboard_app(data_server.api_url, query={**DAY_RANGE, "prompt_version": "v1"})
+    # two calls of the day after DAY with prompt versions (the shared data set has none)
+    after = DAY + timedelta(days=1, hours=9)
+    write_data_set(data_server.store, [
+        {"call_id": "pv-1", "ts": after, "model": MODEL_A, "prompt_version": "v1", "input_tokens": 1000,
+         "ttlt_ms": 900.0},
+        {"call_id": "pv-2", "ts": after, "model": MODEL_A, "prompt_version": "v2", "input_tokens": 1000,
+         "ttlt_ms": 900.0}])
+    run_rollups(data_server)
+    at = dashboard_app(data_server.api_url, query={"from": "2026-11-19T00:00:00Z", "to": "2026-11-20T00:00:00Z",
+                                                   "prompt_version": "v1"})
     assert not at.exception and not at.error
     assert any("cannot be narrowed by prompt_version" in c.value for c in at.caption)
-    metrics = _metrics(at)  # acme's four calls of DAY carry prompt version v1
-    assert metrics["Requests"] == ("4", "new") and metrics["Spend"] == ("$4.00", "new")
+    metrics = _metrics(at)  # DAY, the period before, has no v1 call
+    assert metrics["Requests"] == ("1", "new") and metrics["Spend"] == ("$1.00", "new")
     assert metrics["p95 TTLT"] == ("—", "") and metrics["p95 TTFT"] == ("—", "")
 
 
