@@ -1,0 +1,156 @@
+//! Span rows → one Arrow record batch (the schema docs/native.md describes).
+
+use std::sync::Arc;
+
+use arrow_array::builder::{BooleanBuilder, Float64Builder, Int64Builder, StringBuilder};
+use arrow_array::types::Int32Type;
+use arrow_array::{ArrayRef, DictionaryArray, Int32Array, RecordBatch, StringArray, StructArray, UInt64Array};
+use arrow_schema::{ArrowError, DataType, Field, Fields, Schema};
+
+use crate::span::SpanRow;
+use crate::value::{attrs_json, events_json, Attrs, Val};
+
+/// The Arrow type a typed attribute column takes; a value of another type is null there.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Typed {
+    Str,
+    Int,
+    Float,
+    Bool,
+}
+
+impl Typed {
+    pub fn parse(name: &str) -> Option<Typed> {
+        match name {
+            "string" => Some(Typed::Str),
+            "int" => Some(Typed::Int),
+            "float" => Some(Typed::Float),
+            "bool" => Some(Typed::Bool),
+            _ => None,
+        }
+    }
+
+    fn data_type(self) -> DataType {
+        match self {
+            Typed::Str => DataType::Utf8,
+            Typed::Int => DataType::Int64,
+            Typed::Float => DataType::Float64,
+            Typed::Bool => DataType::Boolean,
+        }
+    }
+}
+
+fn field(name: &str, data_type: DataType, nullable: bool) -> Field {
+    Field::new(name, data_type, nullable)
+}
+
+pub fn schema(typed: &[(String, Typed)]) -> Schema {
+    let typed_fields: Fields = typed.iter().map(|(k, t)| field(k, t.data_type(), true)).collect();
+    Schema::new(vec![
+        field("trace_id", DataType::Utf8, false),
+        field("span_id", DataType::Utf8, false),
+        field("parent_span_id", DataType::Utf8, true),
+        field("name", DataType::Utf8, false),
+        field("kind", DataType::Utf8, false),
+        field("start_ns", DataType::Int64, false),
+        field("end_ns", DataType::Int64, false),
+        field("status_code", DataType::Utf8, false),
+        field("status_message", DataType::Utf8, true),
+        field("scope_name", DataType::Utf8, true),
+        field("scope_version", DataType::Utf8, true),
+        field("resource_index", DataType::Int32, false),
+        field("resource_attributes",
+              DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8)), false),
+        field("attributes", DataType::Utf8, false),
+        field("events", DataType::Utf8, true),
+        field("dropped_attributes", DataType::UInt64, false),
+        field("dropped_events", DataType::UInt64, false),
+        field("typed", DataType::Struct(typed_fields), false),
+    ])
+}
+
+fn strings<'a>(rows: &'a [SpanRow], f: impl Fn(&'a SpanRow) -> Option<&'a str>) -> ArrayRef {
+    Arc::new(rows.iter().map(f).collect::<StringArray>())
+}
+
+fn typed_column(rows: &[SpanRow], key: &str, typed: Typed) -> ArrayRef {
+    let get = |r: &SpanRow| r.attributes.get(key).cloned();
+    match typed {
+        Typed::Str => {
+            let mut b = StringBuilder::with_capacity(rows.len(), rows.len() * 16);
+            for r in rows {
+                match r.attributes.get(key) {
+                    Some(Val::Str(s)) => b.append_value(s),
+                    _ => b.append_null(),
+                }
+            }
+            Arc::new(b.finish())
+        }
+        Typed::Int => {
+            let mut b = Int64Builder::with_capacity(rows.len());
+            for r in rows {
+                match get(r) {
+                    Some(Val::Int(i)) => b.append_value(i),
+                    _ => b.append_null(),
+                }
+            }
+            Arc::new(b.finish())
+        }
+        Typed::Float => {
+            let mut b = Float64Builder::with_capacity(rows.len());
+            for r in rows {
+                match r.attributes.get(key) {
+                    Some(Val::Float(f)) => b.append_value(*f),
+                    Some(Val::Int(i)) => b.append_value(*i as f64),
+                    _ => b.append_null(),
+                }
+            }
+            Arc::new(b.finish())
+        }
+        Typed::Bool => {
+            let mut b = BooleanBuilder::with_capacity(rows.len());
+            for r in rows {
+                match r.attributes.get(key) {
+                    Some(Val::Bool(v)) => b.append_value(*v),
+                    _ => b.append_null(),
+                }
+            }
+            Arc::new(b.finish())
+        }
+    }
+}
+
+pub fn build(rows: &[SpanRow], resources: &[Attrs], typed: &[(String, Typed)]) -> Result<RecordBatch, ArrowError> {
+    let schema = Arc::new(schema(typed));
+    let resource_index = Int32Array::from_iter_values(rows.iter().map(|r| r.resource));
+    let resource_text: StringArray = resources.iter().map(|a| Some(attrs_json(a))).collect();
+    let resource_attributes = DictionaryArray::<Int32Type>::try_new(resource_index.clone(), Arc::new(resource_text))?;
+    let typed_arrays: Vec<ArrayRef> = typed.iter().map(|(k, t)| typed_column(rows, k, *t)).collect();
+    let typed_fields: Fields = typed.iter().map(|(k, t)| field(k, t.data_type(), true)).collect();
+    let typed_struct = if typed.is_empty() {
+        StructArray::new_empty_fields(rows.len(), None)
+    } else {
+        StructArray::try_new(typed_fields, typed_arrays, None)?
+    };
+    let columns: Vec<ArrayRef> = vec![
+        strings(rows, |r| Some(r.trace_id.as_str())),
+        strings(rows, |r| Some(r.span_id.as_str())),
+        strings(rows, |r| r.parent_span_id.as_deref()),
+        strings(rows, |r| Some(r.name.as_str())),
+        strings(rows, |r| Some(r.kind)),
+        Arc::new(rows.iter().map(|r| r.start_ns).collect::<arrow_array::Int64Array>()),
+        Arc::new(rows.iter().map(|r| r.end_ns).collect::<arrow_array::Int64Array>()),
+        strings(rows, |r| Some(r.status_code)),
+        strings(rows, |r| r.status_message.as_deref()),
+        strings(rows, |r| r.scope_name.as_deref()),
+        strings(rows, |r| r.scope_version.as_deref()),
+        Arc::new(resource_index),
+        Arc::new(resource_attributes),
+        Arc::new(rows.iter().map(|r| Some(attrs_json(&r.attributes))).collect::<StringArray>()),
+        Arc::new(rows.iter().map(|r| (!r.events.is_empty()).then(|| events_json(&r.events))).collect::<StringArray>()),
+        Arc::new(UInt64Array::from_iter_values(rows.iter().map(|r| r.dropped_attributes))),
+        Arc::new(UInt64Array::from_iter_values(rows.iter().map(|r| r.dropped_events))),
+        Arc::new(typed_struct),
+    ];
+    RecordBatch::try_new(schema, columns)
+}
