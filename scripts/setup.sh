@@ -27,3 +27,23 @@ if [ ! -f "$stamp" ] || ! cmp -s requirements.lock "$stamp"; then
 fi
 .venv/bin/python -m pip install --quiet --no-deps --no-build-isolation -e . 2>/dev/null ||
     .venv/bin/python -m pip install --quiet --no-deps -e .
+
+# The native OTLP decoder (native/, module outcrop_native) when cargo is on PATH; without
+# it the pure-Python decoder is used. Rebuilt only when the crate's sources change: the
+# stamp is a hash of every tracked input of the build.
+native_stamp=.venv/.outcrop-native
+if command -v cargo >/dev/null 2>&1; then
+    native_hash=$(cd native && cat Cargo.toml Cargo.lock pyproject.toml $(find src -type f | sort) |
+        sha256sum | cut -d' ' -f1)
+    if [ ! -f "$native_stamp" ] || [ "$(cat "$native_stamp")" != "$native_hash" ] ||
+        ! .venv/bin/python -c 'import outcrop_native' 2>/dev/null; then
+        echo "building the native OTLP decoder (native/, cargo build --release)"
+        rm -f native/target/wheels/outcrop_native-*.whl
+        (cd native && ../.venv/bin/maturin build --release --quiet --out target/wheels)
+        .venv/bin/python -m pip install --quiet --force-reinstall --no-deps native/target/wheels/outcrop_native-*.whl
+        echo "$native_hash" >"$native_stamp"
+    fi
+else
+    rm -f "$native_stamp"
+    echo "cargo not found: the native OTLP decoder is not built; the pure-Python decoder is used"
+fi

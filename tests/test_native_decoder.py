@@ -428,3 +428,20 @@ def test_typed_columns_and_arrow_consumers() -> None:
 def test_a_typed_column_of_an_unknown_type_is_refused() -> None:
     with pytest.raises(ValueError, match="typed: attribute 'k' has type 'date'; use string, int, float or bool"):
         native.native_decoder(LIMIT, otlp.DEFAULT_LIMITS, (("k", "date"),))
+
+
+# -- the crate's own tests ----------------------------------------------------------------------
+
+
+@pytest.mark.skipif(shutil.which("cargo") is None, reason="cargo is not on PATH")
+def test_the_crate_unit_tests_and_bounded_fuzz_run_pass() -> None:
+    """`cargo test --release` in native/: unit tests, and the fuzz run (no panic on 200k
+    random and mutated payloads, peak memory bounded per input byte), capped in time."""
+    import subprocess
+    from pathlib import Path
+
+    crate = Path(__file__).resolve().parent.parent / "native"
+    run = subprocess.run(["cargo", "test", "--release", "--quiet"], cwd=crate, capture_output=True, text=True,
+                         timeout=280, check=False)
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    assert "test result: ok. 3 passed" in run.stdout  # the fuzz run's three tests ran
