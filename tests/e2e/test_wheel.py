@@ -36,7 +36,7 @@ def test_the_wheel_claims_one_import_name_and_ships_the_sql(wheel: Path) -> None
     modules = {f"outcrop/{p.relative_to(ROOT).as_posix()}" for folder in ("core", "collector", "analytics", "dashboard")
                for p in (ROOT / folder).rglob("*.py")}
     modules |= {p.relative_to(ROOT).as_posix() for p in (ROOT / "outcrop").rglob("*.py")
-                if not p.relative_to(ROOT / "outcrop").parts[0] in ("core", "collector", "analytics", "sql")}
+                if p.relative_to(ROOT / "outcrop").parts[0] not in ("core", "collector", "analytics", "sql")}
     assert sorted(modules - set(names)) == []
     assert "outcrop/demo/outcrop.toml" in names
 
