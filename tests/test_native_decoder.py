@@ -316,6 +316,7 @@ def test_span_level_errors_are_decided_natively_in_the_same_words(fields: dict[s
     _json_span(startTimeUnixNano=" 12"),  # int(" 12") is Python's to define
     _json_span(attributes=[{"key": "k", "value": {"doubleValue": "NaN"}}]),
     _json_span(name=1.5),
+    _json_span(attributes=[{"key": "k", "value": {"intValue": "1", "stringValue": "x"}}]),  # first key wins
     b'{"resourceSpans": [',  # the parse error's wording is orjson's
 ])
 def test_what_only_python_defines_is_handed_to_the_reference(body: bytes) -> None:

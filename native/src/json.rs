@@ -21,6 +21,10 @@ type R<T> = Result<T, SpanErr>;
 
 const PY_CONVERSION: &str = "a value whose Python conversion this decoder does not mirror";
 
+/// serde_json's objects keep no key order (cheaper than keeping it); only an attribute value
+/// with more than one key needs it.
+const FIRST_KEY: &str = "an attribute value object with more than one key";
+
 fn defer<T>() -> R<T> {
     Err(SpanErr::Defer(PY_CONVERSION))
 }
@@ -220,7 +224,7 @@ fn scope_text(v: Option<&Value>) -> Result<Option<String>, Failure> {
 /// A malformed resource spoils all its spans, so it fails the request.
 fn json_resource(resource: Option<&Value>, limits: &Limits, where_: &str) -> Result<Attrs, Failure> {
     let resource = match resource {
-        None | Some(Value::Null) => return Ok(Attrs::new()),
+        None | Some(Value::Null) => return Ok(Attrs::default()),
         Some(r) => expect_dict(r, where_)?,
     };
     match json_attrs(resource.get("attributes"), limits, limits.attributes, 0) {
@@ -358,12 +362,12 @@ fn json_events(evs: Option<&Value>, limits: &Limits) -> R<(Vec<Event>, u64)> {
 
 fn json_attrs(kvs: Option<&Value>, limits: &Limits, cap: usize, depth: usize) -> R<Attrs> {
     let kvs = match kvs {
-        None | Some(Value::Null) => return Ok(Attrs::new()),
+        None | Some(Value::Null) => return Ok(Attrs::default()),
         Some(Value::Array(a)) => a,
         Some(_) => return reject("attributes must be an array of {key, value}"),
     };
     let dropped = kvs.len().saturating_sub(cap);
-    let mut result = Attrs::with_capacity(kvs.len().min(cap) + 1);
+    let mut result = Attrs::with_capacity_and_hasher(kvs.len().min(cap) + 1, Default::default());
     for kv in kvs.iter().take(cap) {
         let (Value::Object(kv), true) = (kv, matches!(kv.get("key"), Some(Value::String(_)))) else {
             return reject("an attribute must be an object with a string key");
@@ -391,6 +395,9 @@ fn values_of(raw: &Value) -> R<Option<&Value>> {
 
 fn json_value(v: Option<&Value>, limits: &Limits, depth: usize) -> R<Val> {
     let Some(Value::Object(v)) = v else { return Ok(Val::Null) };
+    if v.len() > 1 {
+        return Err(SpanErr::Defer(FIRST_KEY)); // the reference takes the first key given
+    }
     let Some((kind, raw)) = v.iter().next() else { return Ok(Val::Null) };
     Ok(match kind.as_str() {
         "stringValue" => Val::Str(truncate(py_str(raw)?, limits.max_value_bytes)),

@@ -98,7 +98,7 @@ fn attrs_of(mut kvs: Vec<KeyValue>, cap: usize, limits: &Limits) -> Result<Attrs
 fn attrs_at(kvs: &mut Vec<KeyValue>, cap: usize, limits: &Limits, depth: usize) -> Result<Attrs, Failure> {
     let dropped = kvs.len().saturating_sub(cap);
     kvs.truncate(cap);
-    let mut result = Attrs::with_capacity(kvs.len() + 1);
+    let mut result = Attrs::with_capacity_and_hasher(kvs.len() + 1, Default::default());
     for kv in kvs.drain(..) {
         let value = value_of(kv.value, limits, depth)?;
         result.insert(kv.key, value);

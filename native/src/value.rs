@@ -18,7 +18,8 @@ pub enum Val {
     Map(Attrs),
 }
 
-pub type Attrs = IndexMap<String, Val>;
+/// foldhash, seeded per process: attribute keys come from senders.
+pub type Attrs = IndexMap<String, Val, foldhash::fast::RandomState>;
 
 pub const TRUNCATED_ATTRIBUTES: &str = "outcrop.truncated.attributes";
 pub const TRUNCATED_EVENTS: &str = "outcrop.truncated.events";
@@ -43,6 +44,11 @@ pub fn truncate(value: String, limit: usize) -> String {
 pub fn write_str(out: &mut String, s: &str) {
     out.push('"');
     let bytes = s.as_bytes();
+    if !bytes.iter().any(|&b| b < 0x20 || b == b'"' || b == b'\\') {
+        out.push_str(s); // most text: nothing to escape
+        out.push('"');
+        return;
+    }
     let mut start = 0;
     for (i, &b) in bytes.iter().enumerate() {
         let esc: Option<&str> = match b {
@@ -167,7 +173,7 @@ mod tests {
 
     #[test]
     fn json_text_is_orjson_text() {
-        let mut m = Attrs::new();
+        let mut m = Attrs::default();
         m.insert("s".into(), Val::Str("a\u{1}\"\\\n\u{7f}é".into()));
         m.insert("f".into(), Val::Float(1e20));
         m.insert("g".into(), Val::Float(1.5e-7));
