@@ -16,7 +16,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -152,9 +152,10 @@ class Stack:
 
 
 @contextmanager
-def running_stack(db: Path, timeout: float = 90) -> Iterator[Stack]:
+def running_stack(db: Path, timeout: float = 90, via: Callable[[str], str] | None = None) -> Iterator[Stack]:
     """`outcrop serve --db db` (its scheduled jobs off: the data stays as the demo left it,
-    so the pages and the reports read the same rows) and `outcrop dashboard --api` on it."""
+    so the pages and the reports read the same rows) and `outcrop dashboard --api` on it
+    (on `via(api_url)` when given: a proxy in front of the API, as bench/dashboard.py puts)."""
     api_port, dash_port = free_port(), free_port()
     env = {**os.environ, "OUTCROP_JOBS__ENABLED": "false"}
     children: list[subprocess.Popen[bytes]] = []
@@ -171,7 +172,8 @@ def running_stack(db: Path, timeout: float = 90) -> Iterator[Stack]:
         _wait_http(serve, api_url + "/healthz", "outcrop serve", logs["serve"], timeout)
         with logs["dashboard"].open("wb") as out:
             dashboard = subprocess.Popen(
-                outcrop_command("dashboard", "--api", api_url, "--port", str(dash_port), "--address", "127.0.0.1"),
+                outcrop_command("dashboard", "--api", via(api_url) if via else api_url, "--port", str(dash_port),
+                                "--address", "127.0.0.1"),
                 stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=db.parent, env=env,
                 start_new_session=True)
         children.append(dashboard)

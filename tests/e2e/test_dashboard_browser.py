@@ -172,3 +172,27 @@ def test_a_tenant_typed_in_the_sidebar_goes_into_the_url(stack: Stack, page: Any
     acme = _report_cost(stack, "tenant=acme")
     assert 0 < acme["requests"] < _report_cost(stack)["requests"]
     assert metrics(page)["Spend"] == _dollars(acme["cost_usd"])
+
+
+def _duration(ms: float) -> str:
+    """A duration as the pages show one: "850 ms" below a second, "8.8 s" below a minute."""
+    assert ms < 60_000
+    return f"{ms:,.0f} ms" if ms < 1000 else f"{ms / 1000:.1f} s"
+
+
+def test_latency_page_names_the_slowest_route_of_the_latency_report(stack: Stack, page: Any) -> None:
+    rows = json.loads(stack.outcrop("report", "latency", "--by", "route", "--from", START, "--to", END,
+                                    "--format", "json"))
+    slowest = max(rows, key=lambda r: r["ttlt_ms_p95"])
+    _open(page, stack, "latency")
+    text = page.locator('[data-testid="stMain"]').inner_text()
+    assert (f"By TTLT p95: {slowest['route']} is the slowest at {_duration(slowest['ttlt_ms_p95'])} "
+            f"over {slowest['requests']:,} calls.") in text
+    assert page.locator('[data-testid="stPlotlyChart"]').count() >= 3  # percentiles, stages, tokens
+
+
+def test_overview_counts_the_firing_alerts_of_the_api(stack: Stack, page: Any) -> None:
+    firing = stack.get_json("/v1/alerts?state=firing")
+    assert len(firing) >= 1  # the demo's rules fire (throttles, drift, budgets)
+    _open(page, stack, "overview")
+    assert page.get_by_role("heading", name=f"Firing alerts ({len(firing)})").count() == 1
