@@ -163,3 +163,9 @@ fn outcrop_native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }
+
+/// One decode allocates and frees many short strings and a few large buffers; mimalloc
+/// keeps them off the system allocator's trimming and page faults.
+#[cfg(feature = "mimalloc")]
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
