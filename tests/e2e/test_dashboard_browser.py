@@ -16,7 +16,7 @@ import json
 import os
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -31,7 +31,7 @@ RANGE = f"from={START}&to={END}"
 VIEWPORT = {"width": 1400, "height": 1000}
 
 
-def _unavailable(reason: str) -> None:
+def _unavailable(reason: str) -> NoReturn:
     if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
         pytest.fail(f"{reason}: CI must run the browser test (.ci/run installs chromium)")
     pytest.skip(reason)
