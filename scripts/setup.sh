@@ -43,7 +43,8 @@ if command -v cargo >/dev/null 2>&1; then
         .venv/bin/python -m pip install --quiet --force-reinstall --no-deps native/target/wheels/outcrop_native-*.whl
         echo "$native_hash" >"$native_stamp"
     fi
+elif .venv/bin/python -c 'import outcrop_native' 2>/dev/null; then
+    echo "cargo not found: the native OTLP decoder built earlier stays installed, not rebuilt from native/"
 else
-    rm -f "$native_stamp"
     echo "cargo not found: the native OTLP decoder is not built; the pure-Python decoder is used"
 fi
