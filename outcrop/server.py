@@ -175,7 +175,7 @@ class OutcropServer:
         assert self.store is not None and self.live is not None
         pollers: Any = configured_sources(self.settings)  # fn(Store, now) fits the scheduler's fn(WriteStore, now)
         live = self.live
-        return start_scheduler(self.store, self.settings, pollers, current=lambda: live.current)
+        return start_scheduler(self.store, self.settings, pollers, clock=self.clock, current=lambda: live.current)
 
     def _announce(self) -> None:
         info = {

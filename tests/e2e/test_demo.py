@@ -58,7 +58,10 @@ def test_demo_history_fires_each_kind_of_alert_and_forecasts(tmp_path: Path) -> 
     fired = dict(con.execute("SELECT rule, kind FROM alert_instances WHERE state = 'firing'").fetchall())
     drift = con.execute("SELECT group_key, message FROM alert_instances WHERE rule = 'ttft-drift'").fetchall()
     delivered = con.execute("SELECT count(*) FROM alert_deliveries WHERE ok").fetchone()
+    # every job ran on the demo's clock: the rollups' complete days end at the 18th, not today
+    days_until = con.execute("SELECT value FROM watermarks WHERE name = 'rollup.days_until'").fetchone()
     con.close()
+    assert days_until is not None and days_until[0].startswith("2026-11-18")
     assert {"throttles", "ttft-drift", "quota-forecast", "acme-monthly", "umbrella-daily"} <= set(fired)
     assert fired["quota-forecast"] == "capacity" and fired["ttft-drift"] == "drift"
     assert [g for g, _ in drift] == ['{"route":"fast"}']  # only the route that slowed down
