@@ -47,7 +47,8 @@ def test_the_child_runs_the_installed_app_headless_with_the_api_and_token() -> N
     assert app.name == "app.py" and (app.parent / "pages" / "overview.py").is_file()
     assert dashboard.command(app, 8600, "0.0.0.0") == [
         sys.executable, "-m", "outcrop.dashboard.launch", "run", str(app), "--server.port", "8600",
-        "--server.address", "0.0.0.0", "--server.headless", "true", "--browser.gatherUsageStats", "false"]
+        "--server.address", "0.0.0.0", "--server.headless", "true", "--browser.gatherUsageStats", "false",
+        "--client.toolbarMode", "minimal"]
     env = dashboard.child_env("http://127.0.0.1:4320", make_settings(server={"api_token": "tok-123456"}))
     assert env["OUTCROP_DASHBOARD_API"] == "http://127.0.0.1:4320" and env["OUTCROP_SERVER__API_TOKEN"] == "tok-123456"
     assert dashboard.url_of("0.0.0.0", 8501) == "http://127.0.0.1:8501"

@@ -68,7 +68,8 @@ def command(app: Path, port: int, address: str) -> list[str]:
     """The child's command line: `streamlit run app.py` headless on `address:port`."""
     return [sys.executable, "-m", "outcrop.dashboard.launch", "run", str(app),
             "--server.port", str(port), "--server.address", address, "--server.headless", "true",
-            "--browser.gatherUsageStats", "false"]
+            "--browser.gatherUsageStats", "false",
+            "--client.toolbarMode", "minimal"]  # no "Deploy" button: this is not a Streamlit Cloud app
 
 
 def child_env(api_url: str, settings: Settings) -> dict[str, str]:
