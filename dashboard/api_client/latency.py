@@ -9,6 +9,8 @@ server's [stages] settings).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import timedelta
 
 import pyarrow as pa
@@ -68,3 +70,23 @@ def slowest_routes(api: Api, filters: Filters) -> pa.Table:
         return table
     ordered = table.sort_by([("ttlt_ms_p95", "descending"), ("route", "ascending")])
     return ordered.slice(0, SLOWEST_ROUTES)
+
+
+class Reads:
+    """The page's reads, started side by side: the page draws each part as its answer comes,
+    instead of asking the server for one only after the last was drawn."""
+
+    def __init__(self, api: Api, filters: Filters, group: str | None) -> None:
+        calls: dict[str, Callable[[], pa.Table]] = {
+            "stages": lambda: stages(api, filters),
+            "scatter": lambda: latency_vs_output(api, filters),
+        }
+        if group is not None:
+            calls["over_time"] = lambda: percentiles_over_time(api, filters, group)
+        pool = ThreadPoolExecutor(max_workers=len(calls), thread_name_prefix="latency-read")
+        self._futures: dict[str, Future[pa.Table]] = {name: pool.submit(call) for name, call in calls.items()}
+        pool.shutdown(wait=False)  # the workers end with their reads
+
+    def get(self, name: str) -> pa.Table:
+        """The answer of one read; its ApiError, if it failed, is raised here."""
+        return self._futures[name].result()

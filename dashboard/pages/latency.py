@@ -17,7 +17,7 @@ import streamlit as st
 
 from outcrop.dashboard import fmt, ui
 from outcrop.dashboard.api_client import latency
-from outcrop.dashboard.api_client.base import Api, ApiError, current_api
+from outcrop.dashboard.api_client.base import ApiError, current_api
 from outcrop.dashboard.filters import Filters, iso, link, read_filters
 from outcrop.dashboard.pages.traces import COLOURS
 
@@ -45,12 +45,14 @@ def render() -> None:
     if routes is None:
         st.info("Percentiles over time and the slowest routes come from the rollups, which keep no prompt "
                 "version: clear the prompt version filter to see them.")
-    else:
-        group = st.selectbox("Percentiles over time by", list(latency.GROUPS),
-                             format_func=latency.GROUPS.__getitem__, key="latency_group")
-        _section(lambda: _over_time(api, filters, group))
-    _section(lambda: _stages(api, filters))
-    _section(lambda: _scatter(api, filters))
+    group = None if routes is None else st.selectbox(
+        "Percentiles over time by", list(latency.GROUPS), format_func=latency.GROUPS.__getitem__,
+        key="latency_group")
+    reads = latency.Reads(api, filters, group)
+    if group is not None:
+        _section(lambda: _over_time(reads, filters, group))
+    _section(lambda: _stages(reads, filters))
+    _section(lambda: _scatter(reads, filters))
     if routes is not None:
         _slowest(routes, filters)
 
@@ -70,10 +72,10 @@ def _points(event: Any) -> list[dict[str, Any]]:
 
 # -- percentiles over time ---------------------------------------------------------------
 
-def _over_time(api: Api, filters: Filters, group: str) -> None:
+def _over_time(reads: latency.Reads, filters: Filters, group: str) -> None:
     label = latency.GROUPS[group]
     st.subheader(f"Percentiles over time by {label.lower()}")
-    table = latency.percentiles_over_time(api, filters, group)
+    table = reads.get("over_time")
     grain = latency.grain(filters)
     rows = table.to_pylist()
     values = sorted({str(r[group]) for r in rows})
@@ -120,9 +122,9 @@ def _linked_chart(fig: go.Figure, key: str, filters: Filters, group: str, grain:
 
 # -- where the time goes -------------------------------------------------------------------
 
-def _stages(api: Api, filters: Filters) -> None:
+def _stages(reads: latency.Reads, filters: Filters) -> None:
     st.subheader("Where the time goes")
-    table = latency.stages(api, filters)
+    table = reads.get("stages")
     if table.num_rows == 0:
         st.caption("No traces with spans in this range: stage times need the services' spans, not only LLM calls.")
         return
@@ -164,9 +166,9 @@ def _stages(api: Api, filters: Filters) -> None:
 
 # -- latency against output tokens -----------------------------------------------------------
 
-def _scatter(api: Api, filters: Filters) -> None:
+def _scatter(reads: latency.Reads, filters: Filters) -> None:
     st.subheader("Latency against output tokens")
-    table = latency.latency_vs_output(api, filters)
+    table = reads.get("scatter")
     if table.num_rows == 0:
         st.caption("No successful call with output tokens and a TTLT in this range.")
         return
