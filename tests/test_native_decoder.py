@@ -265,6 +265,25 @@ def test_json_with_wrong_types_is_answered_identically(doc: dict[str, object]) -
     same("json", json.dumps(doc).encode())
 
 
+VALUE_KINDS = st.sampled_from(["stringValue", "intValue", "doubleValue", "boolValue", "arrayValue", "kvlistValue",
+                               "bytesValue", "colourValue"])
+WRONG_VALUE = st.recursive(
+    st.dictionaries(VALUE_KINDS, JSON_VALUES, max_size=2),
+    lambda inner: st.builds(lambda k, vs: {k: {"values": vs}}, st.sampled_from(["arrayValue", "kvlistValue"]),
+                            st.lists(inner | st.builds(lambda key, v: {"key": key, "value": v}, st.text(max_size=4),
+                                                       inner), max_size=3)),
+    max_leaves=6,
+)
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(WRONG_VALUE, max_size=4), st.booleans())
+def test_json_attribute_values_of_every_type_are_converted_identically(values: list[Any], in_event: bool) -> None:
+    attrs = [{"key": f"k{i}", "value": v} for i, v in enumerate(values)]
+    fields: dict[str, Any] = {"events": [{"name": "e", "attributes": attrs}]} if in_event else {"attributes": attrs}
+    same("json", _json_span(**fields))
+
+
 @pytest.mark.parametrize("body, message", [
     (b"[1]", "malformed OTLP JSON: top level must be an object with resourceSpans"),
     (b'{"resourceSpans": {}}', "malformed OTLP JSON: resourceSpans must be an array, got dict"),
@@ -285,7 +304,8 @@ def test_malformed_json_is_refused_by_the_native_decoder_in_the_same_words(body:
 def _json_span(**fields: Any) -> bytes:
     base = {"traceId": tid(4), "spanId": sid(4), "startTimeUnixNano": str(otlp.MIN_NS + 1),
             "endTimeUnixNano": str(otlp.MIN_NS + 2)}
-    return orjson.dumps({"resourceSpans": [{"scopeSpans": [{"spans": [{**base, **fields}]}]}]})
+    doc = {"resourceSpans": [{"scopeSpans": [{"spans": [{**base, **fields}]}]}]}
+    return json.dumps(doc).encode()  # the stdlib writes integers beyond 64 bits too
 
 
 @pytest.mark.parametrize("fields, message", [
