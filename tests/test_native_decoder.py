@@ -466,3 +466,9 @@ def test_the_crate_unit_tests_and_bounded_fuzz_run_pass() -> None:
                          timeout=280, check=False)
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     assert "test result: ok. 3 passed" in run.stdout  # the fuzz run's three tests ran
+
+
+@pytest.mark.parametrize("value", [1.1579208923731604e+77, 0.1, 2.2250738585072014e-308, 1.7976931348623157e308])
+def test_doubles_are_parsed_correctly_rounded_as_python_parses_them(value: float) -> None:
+    # serde_json's default float parser can be one ulp off; the crate turns on float_roundtrip
+    same("json", _json_span(attributes=[{"key": "d", "value": {"doubleValue": value}}]))

@@ -108,3 +108,16 @@ def test_bytes_that_are_not_protobuf_are_still_refused_whole() -> None:
         raise AssertionError("garbage must be refused")
     except BadPayload as exc:
         assert "malformed OTLP protobuf" in str(exc)
+
+
+def test_an_array_value_that_is_not_an_object_is_a_clear_400_not_a_crash() -> None:
+    import pytest
+
+    from outcrop.core.errors import BadPayload
+
+    body = {"resourceSpans": [{"resource": {"attributes": [{"key": "k", "value": {"arrayValue": "x"}}]},
+                               "scopeSpans": []}]}
+    with pytest.raises(BadPayload) as caught:
+        decode_json(orjson.dumps(body), 4096)
+    assert "resourceSpans[0].resource.attributes: arrayValue must be an object with values, got str" in str(
+        caught.value)

@@ -401,6 +401,8 @@ def _json_value(v: Any, limit: int, limits: SpanLimits, depth: int) -> Any:
         return bool(raw)
     if depth >= MAX_DEPTH:
         return "…[nested too deep]"
+    if kind in ("arrayValue", "kvlistValue") and raw and not isinstance(raw, dict):  # an empty one is empty
+        raise TypeError(f"{kind} must be an object with values, got {type(raw).__name__}")
     if kind == "arrayValue":
         return [_json_value(x, limit, limits, depth + 1) for x in (raw or {}).get("values") or []]
     if kind == "kvlistValue":

@@ -382,14 +382,15 @@ fn json_attrs(kvs: Option<&Value>, limits: &Limits, cap: usize, depth: usize) ->
     Ok(result)
 }
 
-/// `(raw or {}).get("values")`.
-fn values_of(raw: &Value) -> R<Option<&Value>> {
+/// `(raw or {}).get("values")`, refusing a non-empty value that is not an object as the
+/// reference does (`{kind} must be an object with values, got <type>`).
+fn values_of<'a>(kind: &str, raw: &'a Value) -> R<Option<&'a Value>> {
     if !truthy(raw) {
         return Ok(None);
     }
     match raw {
         Value::Object(o) => Ok(o.get("values")),
-        other => Err(no_get(other)),
+        other => reject(format!("{kind} must be an object with values, got {}", type_name(other))),
     }
 }
 
@@ -411,7 +412,7 @@ fn json_value(v: Option<&Value>, limits: &Limits, depth: usize) -> R<Val> {
         "doubleValue" => Val::Float(py_float(raw)?),
         "boolValue" => Val::Bool(truthy(raw)),
         _ if depth >= MAX_DEPTH => Val::Str(NESTED_TOO_DEEP.to_owned()),
-        "arrayValue" => match values_of(raw)?.filter(|v| truthy(v)) {
+        "arrayValue" => match values_of("arrayValue", raw)?.filter(|v| truthy(v)) {
             None => Val::List(Vec::new()),
             Some(Value::Array(items)) => {
                 let mut out = Vec::with_capacity(items.len());
@@ -422,7 +423,7 @@ fn json_value(v: Option<&Value>, limits: &Limits, depth: usize) -> R<Val> {
             }
             Some(_) => return defer(),
         },
-        "kvlistValue" => Val::Map(json_attrs(values_of(raw)?, limits, limits.attributes, depth + 1)?),
+        "kvlistValue" => Val::Map(json_attrs(values_of("kvlistValue", raw)?, limits, limits.attributes, depth + 1)?),
         "bytesValue" => Val::Str(truncate(py_str(raw)?, limits.max_value_bytes)),
         other => match py_repr(other) {
             Some(r) => return reject(format!("unknown attribute value type {r}")),
