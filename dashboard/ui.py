@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from urllib.parse import urlsplit
 
 import streamlit as st
 
 from outcrop.core.settings import ConfigError, ServerSettings, load_settings
-from outcrop.dashboard.api_client.base import API_ENV
+from outcrop.dashboard.api_client.base import API_ENV, ApiError
 
 _MAX_ERROR_CHARS = 300
 
@@ -50,3 +50,12 @@ def loading(text: str = "Loading…") -> Iterator[None]:
     """A spinner while the API answers."""
     with st.spinner(text):
         yield
+
+
+def section(draw: Callable[[], None]) -> None:
+    """One part of a page: its API failure shows as its one line, and the rest still draws."""
+    try:
+        with loading():
+            draw()
+    except ApiError as exc:
+        error_line(exc)

@@ -7,7 +7,6 @@ Thin: each chart is one `api_client.cost` call; the numbers are the server's (do
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -42,20 +41,11 @@ def render() -> None:
     _headline(total)
     key = st.selectbox("Break spend down by", list(cost.BREAKDOWNS), format_func=cost.BREAKDOWNS.__getitem__,
                        key="cost_breakdown")
-    _section(lambda: _spend(api, filters, key))
-    _section(lambda: _drivers(api, filters, key))
-    _section(lambda: _prompt_versions(api, filters))
-    _section(lambda: _budgets(api, filters))
-    _section(lambda: _unpriced(api, filters))
-
-
-def _section(draw: Callable[[], None]) -> None:
-    """One part of the page: an API failure shows as its one line, the rest still draws."""
-    try:
-        with ui.loading():
-            draw()
-    except ApiError as exc:
-        ui.error_line(exc)
+    ui.section(lambda: _spend(api, filters, key))
+    ui.section(lambda: _drivers(api, filters, key))
+    ui.section(lambda: _prompt_versions(api, filters))
+    ui.section(lambda: _budgets(api, filters))
+    ui.section(lambda: _unpriced(api, filters))
 
 
 def _headline(total: dict[str, Any]) -> None:

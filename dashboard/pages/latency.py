@@ -7,7 +7,6 @@ Thin: each chart is one `api_client.latency` call; percentiles and stages are th
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -50,20 +49,11 @@ def render() -> None:
         key="latency_group")
     reads = latency.Reads(api, filters, group)
     if group is not None:
-        _section(lambda: _over_time(reads, filters, group))
-    _section(lambda: _stages(reads, filters))
-    _section(lambda: _scatter(reads, filters))
+        ui.section(lambda: _over_time(reads, filters, group))
+    ui.section(lambda: _stages(reads, filters))
+    ui.section(lambda: _scatter(reads, filters))
     if routes is not None:
         _slowest(routes, filters)
-
-
-def _section(draw: Callable[[], None]) -> None:
-    """One part of the page: an API failure shows as its one line, the rest still draws."""
-    try:
-        with ui.loading():
-            draw()
-    except ApiError as exc:
-        ui.error_line(exc)
 
 
 def _points(event: Any) -> list[dict[str, Any]]:

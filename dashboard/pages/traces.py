@@ -45,17 +45,8 @@ def render() -> None:
         ui.error_line(exc)
         return
     if trace_id:
-        _section(lambda: _trace(api, filters, trace_id))
-    _section(lambda: _results(api, filters, wanted, trace_id))
-
-
-def _section(draw: Any) -> None:
-    """One part of the page: an API failure shows as its one line, the rest still draws."""
-    try:
-        with ui.loading():
-            draw()
-    except ApiError as exc:
-        ui.error_line(exc)
+        ui.section(lambda: _trace(api, filters, trace_id))
+    ui.section(lambda: _results(api, filters, wanted, trace_id))
 
 
 # -- search ------------------------------------------------------------------------------
