@@ -73,7 +73,7 @@ def slowest_routes(api: Api, filters: Filters) -> pa.Table:
 
 
 class Reads:
-    """The page's reads, started side by side: the page draws each part as its answer comes,
+    """The page's reads, all started at once: the page draws each part as its answer comes,
     instead of asking the server for one only after the last was drawn."""
 
     def __init__(self, api: Api, filters: Filters, group: str | None) -> None:
@@ -81,8 +81,9 @@ class Reads:
             "stages": lambda: stages(api, filters),
             "scatter": lambda: latency_vs_output(api, filters),
         }
-        if group is not None:
+        if group is not None:  # None: the filters are ones the rollups cannot apply
             calls["over_time"] = lambda: percentiles_over_time(api, filters, group)
+            calls["routes"] = lambda: slowest_routes(api, filters)
         pool = ThreadPoolExecutor(max_workers=len(calls), thread_name_prefix="latency-read")
         self._futures: dict[str, Future[pa.Table]] = {name: pool.submit(call) for name, call in calls.items()}
         pool.shutdown(wait=False)  # the workers end with their reads
