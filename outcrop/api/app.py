@@ -25,7 +25,7 @@ from starlette.routing import Route
 
 from outcrop.api.capacity import provisioned_report
 from outcrop.api.cost import CostApi
-from outcrop.api.guard import RequestPolicy
+from outcrop.api.guard import RequestPolicy, body_params, by_and_where
 from outcrop.api.traces import TracesApi
 from outcrop.core.errors import OutcropError, QueryError, RequestTimeout, Unauthorized, classify
 from outcrop.core.live_settings import LiveSettings
@@ -144,9 +144,7 @@ class ApiHandlers:
         from outcrop.analytics.queries import run_query
 
         name = request.path_params["name"]
-        params = body.get("params") or {}
-        if not isinstance(params, dict):
-            raise QueryError("params must be an object")
+        params = body_params(body)
         max_rows = self._row_limit(body)
         table = run_query(self.reader, name, params, max_rows + 1)
         return self._table_response(request, table, max_rows)
@@ -263,12 +261,8 @@ class ApiHandlers:
         from outcrop.analytics.queries import parse_time, run_query
         from outcrop.analytics.report import build_report
 
-        params = body.get("params") or {}
-        if not isinstance(params, dict):
-            raise QueryError("params must be an object")
-        by, where = params.get("by", []), params.get("where", {})
-        if not isinstance(by, list) or not isinstance(where, dict):
-            raise QueryError("'by' must be a list of group keys and 'where' a mapping of key to value(s)")
+        params = body_params(body)
+        by, where = by_and_where(params, [])
         table = build_report(lambda name, p: run_query(self.reader, name, p), "capacity",
                              parse_time(params.get("from"), "from"), parse_time(params.get("to"), "to"),
                              by, where, settings=self.settings)
@@ -282,12 +276,8 @@ class ApiHandlers:
         from outcrop.analytics.forecast import DEFAULT_HORIZON_DAYS, HISTORY_DAYS, forecast_table
         from outcrop.analytics.queries import parse_time, run_query
 
-        params = body.get("params") or {}
-        if not isinstance(params, dict):
-            raise QueryError("params must be an object")
-        by, where = params.get("by", ["model", "region"]), params.get("where", {})
-        if not isinstance(by, list) or not isinstance(where, dict):
-            raise QueryError("'by' must be a list of group keys and 'where' a mapping of key to value(s)")
+        params = body_params(body)
+        by, where = by_and_where(params, ["model", "region"])
         days = (params.get("horizon_days", DEFAULT_HORIZON_DAYS), params.get("history_days", HISTORY_DAYS))
         if not all(isinstance(d, int) and not isinstance(d, bool) for d in days):
             raise QueryError("horizon_days and history_days must be whole numbers of days")

@@ -45,6 +45,7 @@ from outcrop.analytics.provisioned import (
     size,
     utilisation,
 )
+from outcrop.api.guard import body_params
 from outcrop.core.errors import QueryError
 from outcrop.core.settings import CapacitySettings, ModelUnits, Settings
 from outcrop.core.store.readonly import to_json
@@ -83,9 +84,7 @@ def provisioned_report(handlers: ApiHandlers, request: Request, body: dict[str, 
     handlers._require_reader(request)
     from outcrop.analytics.queries import run_query
 
-    params = body.get("params") or {}
-    if not isinstance(params, dict):
-        raise QueryError("params must be an object")
+    params = body_params(body)
     answer = provisioned(lambda name, p: run_query(handlers.reader, name, p), handlers.settings, params)
     return Response(to_json(answer), media_type="application/json")
 

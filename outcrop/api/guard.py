@@ -25,7 +25,7 @@ from typing import Any
 import orjson
 from starlette.requests import Request
 
-from outcrop.core.errors import BadPayload, Forbidden, PayloadTooLarge, RequestTimeout, UnsupportedMediaType
+from outcrop.core.errors import BadPayload, Forbidden, PayloadTooLarge, QueryError, RequestTimeout, UnsupportedMediaType
 from outcrop.core.settings import ServerSettings
 
 IpAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -132,3 +132,20 @@ def _host_name(host: str) -> str:
 
 def _origin(origin: str) -> str:
     return origin.strip().rstrip("/").lower()
+
+
+def body_params(body: dict[str, Any]) -> dict[str, Any]:
+    """The `params` object of a read's body (a named query's or a report's); {} when absent."""
+    params = body.get("params") or {}
+    if not isinstance(params, dict):
+        raise QueryError("params must be an object")
+    return params
+
+
+def by_and_where(params: dict[str, Any], default_by: list[str]) -> tuple[list[Any], dict[str, Any]]:
+    """A report's `by` list and `where` mapping, checked for shape (their keys are checked by
+    the named queries)."""
+    by, where = params.get("by", default_by), params.get("where", {})
+    if not isinstance(by, list) or not isinstance(where, dict):
+        raise QueryError("'by' must be a list of group keys and 'where' a mapping of key to value(s)")
+    return by, where

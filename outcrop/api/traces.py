@@ -18,6 +18,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from outcrop.analytics.queries import run_query
+from outcrop.api.guard import body_params
 from outcrop.core.errors import QueryError
 
 if TYPE_CHECKING:
@@ -44,9 +45,7 @@ class TracesApi:
     def stage_latency(self, request: Request, body: dict[str, Any]) -> Response:
         h = self._handlers
         h._require_reader(request)
-        params = body.get("params") or {}
-        if not isinstance(params, dict):
-            raise QueryError("params must be an object")
+        params = body_params(body)
         if "stages" in params:
             raise QueryError("stages come from the server's [stages] settings; the body takes from, to and where")
         max_rows = h.settings.server.query_max_rows
