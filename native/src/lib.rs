@@ -7,6 +7,8 @@
 //! No GenAI convention lives here: Python names the attribute keys that get typed columns.
 
 pub mod batch;
+pub mod invocation;
+mod invocation_py;
 pub mod json;
 pub mod pb;
 pub mod span;
@@ -161,6 +163,7 @@ fn outcrop_native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Outcome>()?;
     m.add("MalformedPayload", m.py().get_type::<MalformedPayload>())?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    invocation_py::register(m)?;
     Ok(())
 }
 

@@ -1,0 +1,121 @@
+//! The Python face of `invocation`: `InvocationDecoder(max_tokens, max_line_bytes,
+//! metadata)` with `decode_lines(body)` and `decode_gzip(body, max_decompressed)`, each
+//! returning an `InvocationBatch` that Python takes over through the Arrow PyCapsule
+//! interface without a copy (`pyarrow.record_batch(batch)`).
+
+use arrow_array::ffi::to_ffi;
+use arrow_array::ffi_stream::FFI_ArrowArrayStream;
+use arrow_array::{Array, RecordBatch, RecordBatchIterator, StructArray};
+use arrow_schema::ffi::FFI_ArrowSchema;
+use pyo3::exceptions::PyValueError;
+use pyo3::prelude::*;
+use pyo3::types::PyCapsule;
+
+use crate::invocation::{decode_lines, gunzip, schema, Config};
+
+/// Decodes invocation-log lines with a fixed token bound and requestMetadata keys, from
+/// any thread (the GIL is released while decoding).
+#[pyclass(frozen, module = "outcrop_native")]
+struct InvocationDecoder {
+    cfg: Config,
+}
+
+#[pymethods]
+impl InvocationDecoder {
+    #[new]
+    fn new(max_tokens: i64, max_line_bytes: usize, metadata: Vec<(String, Vec<String>)>) -> PyResult<Self> {
+        if !(0..=1i64 << 53).contains(&max_tokens) {
+            return Err(PyValueError::new_err(format!("max_tokens {max_tokens} is outside [0, 2**53]")));
+        }
+        Ok(InvocationDecoder { cfg: Config::new(max_tokens, max_line_bytes, &metadata) })
+    }
+
+    /// One row per line of `body` (plain JSON lines).
+    fn decode_lines(&self, py: Python<'_>, body: &[u8]) -> PyResult<InvocationBatch> {
+        let cfg = &self.cfg;
+        let batch = py.detach(|| decode_lines(body, cfg)).map_err(arrow_error)?;
+        Ok(InvocationBatch { batch: Some(batch), deferred: None })
+    }
+
+    /// One row per line of the gzip `body`, inflated here to at most `max_decompressed`
+    /// bytes; a larger or damaged body comes back `deferred`, for the reference's reader.
+    fn decode_gzip(&self, py: Python<'_>, body: &[u8], max_decompressed: usize) -> PyResult<InvocationBatch> {
+        let cfg = &self.cfg;
+        let decoded = py.detach(|| gunzip(body, max_decompressed).map(|plain| decode_lines(&plain, cfg)));
+        match decoded {
+            Ok(batch) => Ok(InvocationBatch { batch: Some(batch.map_err(arrow_error)?), deferred: None }),
+            Err(why) => Ok(InvocationBatch { batch: None, deferred: Some(why.to_string()) }),
+        }
+    }
+
+    fn __arrow_c_schema__<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyCapsule>> {
+        schema_capsule(py, &schema(&self.cfg))
+    }
+}
+
+fn arrow_error(e: arrow_schema::ArrowError) -> PyErr {
+    PyValueError::new_err(format!("building the invocation batch: {e}"))
+}
+
+/// The rows of one body (an Arrow record batch), or why the reference must read it.
+#[pyclass(frozen, module = "outcrop_native")]
+struct InvocationBatch {
+    batch: Option<RecordBatch>,
+    #[pyo3(get)]
+    deferred: Option<String>,
+}
+
+fn schema_capsule<'py>(py: Python<'py>, schema: &arrow_schema::Schema) -> PyResult<Bound<'py, PyCapsule>> {
+    let ffi = FFI_ArrowSchema::try_from(schema).map_err(|e| PyValueError::new_err(e.to_string()))?;
+    PyCapsule::new_with_value(py, ffi, c"arrow_schema")
+}
+
+impl InvocationBatch {
+    fn batch(&self) -> PyResult<&RecordBatch> {
+        self.batch.as_ref().ok_or_else(|| PyValueError::new_err("no batch: this body is for the reference reader (see deferred)"))
+    }
+}
+
+#[pymethods]
+impl InvocationBatch {
+    #[getter]
+    fn num_rows(&self) -> usize {
+        self.batch.as_ref().map_or(0, |b| b.num_rows())
+    }
+
+    fn __arrow_c_schema__<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyCapsule>> {
+        schema_capsule(py, self.batch()?.schema().as_ref())
+    }
+
+    /// The batch as a struct array; `requested_schema` is not honoured, which the protocol
+    /// allows.
+    #[pyo3(signature = (requested_schema = None))]
+    fn __arrow_c_array__<'py>(&self, py: Python<'py>, requested_schema: Option<Py<PyAny>>)
+                              -> PyResult<(Bound<'py, PyCapsule>, Bound<'py, PyCapsule>)> {
+        let _ = requested_schema;
+        let data = StructArray::from(self.batch()?.clone()).into_data();
+        let (array, schema) = to_ffi(&data).map_err(|e| PyValueError::new_err(e.to_string()))?;
+        Ok((PyCapsule::new_with_value(py, schema, c"arrow_schema")?,
+            PyCapsule::new_with_value(py, array, c"arrow_array")?))
+    }
+
+    #[pyo3(signature = (requested_schema = None))]
+    fn __arrow_c_stream__<'py>(&self, py: Python<'py>, requested_schema: Option<Py<PyAny>>)
+                               -> PyResult<Bound<'py, PyCapsule>> {
+        let _ = requested_schema;
+        let batch = self.batch()?.clone();
+        let schema = batch.schema();
+        let reader = RecordBatchIterator::new(vec![Ok(batch)], schema);
+        PyCapsule::new_with_value(py, FFI_ArrowArrayStream::new(Box::new(reader)), c"arrow_array_stream")
+    }
+
+    fn __len__(&self) -> usize {
+        self.num_rows()
+    }
+}
+
+pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<InvocationDecoder>()?;
+    m.add_class::<InvocationBatch>()?;
+    Ok(())
+}
