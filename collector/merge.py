@@ -15,6 +15,7 @@ from typing import Any
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from outcrop.collector.inheritance import resolve_attribution
 from outcrop.core.records import ATTRIBUTION_FIELDS, LlmCall
@@ -45,13 +46,31 @@ def store_bedrock_calls(
             latest[call.request_id] = (call, uri)
     if not latest:
         return 0
-    con.register("_in_invocations", _invocations_table(list(latest.values()), now))
+    _upsert_invocations(con, _invocations_table(list(latest.values()), now))
+    merge_request_ids(con, latest.keys(), now)
+    return len(latest)
+
+
+def store_bedrock_table(con: duckdb.DuckDBPyConnection, calls: pa.Table, now: datetime) -> int:
+    """The same for calls already in columns (`normalize.bedrock_columns.CALL_COLUMNS`, one
+    row per request id, `ts` a timestamp): the natively decoded path. Returns the number
+    of request ids written."""
+    calls = calls.filter(pc.is_valid(calls.column("request_id")))
+    if calls.num_rows == 0:
+        return 0
+    table = calls.select([c for c in _INVOCATION_COLUMNS if c != "ingested_at"])
+    table = table.append_column("ingested_at", pa.array([now] * table.num_rows, pa.timestamp("us")))
+    _upsert_invocations(con, table)
+    merge_request_ids(con, table.column("request_id").to_pylist(), now)
+    return table.num_rows
+
+
+def _upsert_invocations(con: duckdb.DuckDBPyConnection, table: pa.Table) -> None:
+    con.register("_in_invocations", table)
     try:
         con.execute(_UPSERT_INVOCATIONS)
     finally:
         con.unregister("_in_invocations")
-    merge_request_ids(con, latest.keys(), now)
-    return len(latest)
 
 
 _COPIED = tuple(c for c in _INVOCATION_COLUMNS if c not in ("ts", "source_uri", "ingested_at"))

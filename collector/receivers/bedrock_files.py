@@ -14,6 +14,12 @@ file's progress still commits in the transaction of its records.
 
 Error rows keep an excerpt only of lines that are invocation-log records (broken ones);
 for any other line, which may be any file's text, they keep the reason and the length.
+
+With the native module built, lines read as bytes are not parsed one by one: they queue
+(`queue_line`) and are decoded together into an Arrow batch (`decode/invocation_native`),
+normalised over whole columns (`normalize/bedrock_columns`); only the lines the native
+decoder defers take the path above, so a bad line gets the same error row as before.
+The budget, progress and batching still count every line as it is read.
 """
 
 from __future__ import annotations
@@ -31,14 +37,19 @@ from typing import IO, Any, Protocol
 
 import duckdb
 import orjson
+import polars as pl
+import pyarrow as pa
+import pyarrow.compute as pc
 
-from outcrop.collector.merge import store_bedrock_calls
+from outcrop.collector.decode import invocation_native
+from outcrop.collector.merge import store_bedrock_calls, store_bedrock_table
 from outcrop.collector.normalize.bedrock import (
     MalformedRecord,
     output_body_location,
     parse_record,
     with_output_body,
 )
+from outcrop.collector.normalize.bedrock_columns import calls_frame, latest_per_request, normalize_rows
 from outcrop.collector.profiles import ProfileResolver, record_resolutions
 from outcrop.collector.progress import OnProgress, ProgressTracker
 from outcrop.collector.receivers.budget import RunBudget
@@ -81,6 +92,14 @@ class Batch:
     uris: list[str] = field(default_factory=list)
     errors: list[LineError] = field(default_factory=list)
     lines: int = 0
+    # Natively decoded calls (bedrock_columns.CALL_COLUMNS and `line`), in reading order,
+    # and the lines queued for the next native decode: (number, bytes).
+    frames: list[pl.DataFrame] = field(default_factory=list)
+    queued: list[tuple[int, bytes]] = field(default_factory=list)
+
+    @property
+    def records(self) -> int:
+        return len(self.calls) + sum(f.height for f in self.frames)
 
 
 class LogReader:
@@ -101,6 +120,8 @@ class LogReader:
         self._fetch_body = fetch_body
         self.budget = budget or RunBudget()
         self._max_tokens = max_tokens  # ingest.max_tokens_per_call: above it a line is malformed
+        self.native: Any = (invocation_native.decoder(keys, max_tokens, MAX_LINE_BYTES)
+                            if invocation_native.AVAILABLE else None)
         self.tracker: ProgressTracker | None = None  # set by a run someone watches
         self._combining = False
         self._held: list[tuple[Batch, Progress]] = []
@@ -110,6 +131,9 @@ class LogReader:
     def add_line(self, batch: Batch, raw: bytes | str, location: str, line: int) -> None:
         batch.lines += 1
         self.budget.bytes += len(raw)
+        self._add_raw(batch, raw, location, line)
+
+    def _add_raw(self, batch: Batch, raw: bytes | str, location: str, line: int) -> None:
         if not raw.strip():
             return
         try:
@@ -120,6 +144,53 @@ class LogReader:
             self.add_error(batch, location, line, f"not JSON ({size} bytes): {exc}")
             return
         self._add_parsed(batch, obj, raw, location, line)
+
+    def queue_line(self, batch: Batch, raw: bytes, line: int) -> None:
+        """Count a line as read now; decode it with the others queued at `settle`."""
+        batch.lines += 1
+        self.budget.bytes += len(raw)
+        batch.queued.append((line, raw))
+
+    def settle(self, batch: Batch, location: str) -> None:
+        """Decode the queued lines natively; the deferred ones take the per-line path,
+        and the calls of both join `batch.frames` in line order."""
+        if not batch.queued:
+            return
+        queued, batch.queued = batch.queued, []
+        rows = invocation_native.decode_lines(self.native, b"".join(raw for _, raw in queued))
+        ok = pc.equal(rows.column("status"), "ok")
+        frames = []
+        if rows.num_rows and pc.all(ok).as_py():
+            frames.append(normalize_rows(rows, [n for n, _ in queued], location, self._keys,
+                                         self._resolver.apply))
+        elif pc.any(ok).as_py():
+            lines = [queued[i][0] for i in pc.indices_nonzero(ok).to_pylist()]
+            frames.append(normalize_rows(rows.filter(ok), lines, location, self._keys,
+                                         self._resolver.apply))
+        frames.extend(self._settle_deferred(batch, rows, ok, queued, location))
+        if len(frames) == 2:
+            frames = [pl.concat(frames, how="vertical_relaxed").sort("line", maintain_order=True)]
+        batch.frames.extend(frames)
+
+    def _settle_deferred(self, batch: Batch, rows: pa.RecordBatch, ok: pa.Array,
+                         queued: list[tuple[int, bytes]], location: str) -> list[pl.DataFrame]:
+        """The lines the native decoder left to the reference (blank ones are skipped, as
+        there): parsed one by one, their calls as one frame."""
+        status = rows.column("status")
+        first, lines = len(batch.calls), []
+        for i in pc.indices_nonzero(pc.invert(ok)).to_pylist():
+            if status[i].as_py() == "blank":
+                continue
+            line, raw = queued[i]  # deferred, or too_long: longer than a whole line may be
+            before = len(batch.calls)
+            self._add_raw(batch, raw, location, line)
+            if len(batch.calls) > before:
+                lines.append(line)
+        if not lines:
+            return []
+        frame = calls_frame(batch.calls[first:], batch.uris[first:], lines)
+        del batch.calls[first:], batch.uris[first:]
+        return [frame]
 
     def add_decoded(self, batch: Batch, obj: Any, location: str, line: int) -> None:
         batch.lines += 1
@@ -211,10 +282,14 @@ class LogReader:
         calls = [call for batch, _ in parts for call in batch.calls]
         uris = [uri for batch, _ in parts for uri in batch.uris]
         errors = [error for batch, _ in parts for error in batch.errors]
+        table = _native_table(parts)
+        records = len(calls) if table is None else table.num_rows
 
         def write(con: duckdb.DuckDBPyConnection) -> int:
             stored = 0
-            if calls:
+            if table is not None:
+                stored = store_bedrock_table(con, table, now)
+            elif calls:
                 stored = store_bedrock_calls(con, calls, uris, now)
             record_line_errors(con, source, errors, now)
             record_resolutions(con, fresh, now)
@@ -224,8 +299,22 @@ class LogReader:
 
         stored = store.write(write)
         if self.tracker is not None:
-            self.tracker.batch_done(len(calls), len(errors))
+            self.tracker.batch_done(records, len(errors))
         return stored
+
+
+def _native_table(parts: list[tuple[Batch, Progress]]) -> Any:
+    """Every part's calls as one table, one row per request id (the last read), when some
+    part was decoded natively; None when none was (the per-record write then runs)."""
+    if not any(batch.frames for batch, _ in parts):
+        return None
+    frames = []
+    for batch, _ in parts:  # in reading order: the last row of a request id wins
+        frames.extend(batch.frames)
+        if batch.calls:
+            frames.append(calls_frame(batch.calls, batch.uris, [0] * len(batch.calls)))
+    combined = latest_per_request(pl.concat(frames, how="vertical_relaxed"))
+    return combined.to_arrow(compat_level=pl.CompatLevel.oldest())
 
 
 def record_line_errors(
@@ -284,16 +373,22 @@ def ingest_lines(
     commits at once, as its earlier batches did."""
     totals = {"lines": 0, "records": 0, "errors": 0}
     batch, last, done, split = Batch(), first, True, False
+    native = reader.native is not None
     for number, raw in lines:
         last = number
-        if raw is None:
-            reader.budget.bytes += MAX_LINE_BYTES
-            reader.add_error(batch, location, number, "line too long")
-        elif isinstance(raw, bytes | str):
-            reader.add_line(batch, raw, location, number)
+        if native and isinstance(raw, bytes):
+            reader.queue_line(batch, raw, number)
         else:
-            reader.add_decoded(batch, raw, location, number)
+            reader.settle(batch, location)  # keeps the errors in line order
+            if raw is None:
+                reader.budget.bytes += MAX_LINE_BYTES
+                reader.add_error(batch, location, number, "line too long")
+            elif isinstance(raw, bytes | str):
+                reader.add_line(batch, raw, location, number)
+            else:
+                reader.add_decoded(batch, raw, location, number)
         if batch.lines >= BATCH_LINES:
+            reader.settle(batch, location)
             _flush(reader, store, batch, now, progress(last, False, batch), totals)
             batch, split = Batch(), True
         # Checked after the line, never before it: the stream is then positioned after
@@ -301,6 +396,7 @@ def ingest_lines(
         if reader.budget.spent():
             done = False
             break
+    reader.settle(batch, location)
     _flush(reader, store, batch, now, progress(last, done, batch), totals, hold=not split)
     return totals
 
@@ -312,7 +408,7 @@ def _flush(reader: LogReader, store: Store, batch: Batch, now: datetime, progres
     else:
         reader.commit(store, batch, now, progress)
     totals["lines"] += batch.lines
-    totals["records"] += len(batch.calls)
+    totals["records"] += batch.records
     totals["errors"] += len(batch.errors)
 
 
@@ -342,7 +438,7 @@ def object_progress(uri: str, size: int | None, mtime_ns: int | None, etag: str 
 
         def write(con: duckdb.DuckDBPyConnection) -> None:
             con.execute(load_sql("sources/upsert_log_object.sql"),
-                        [uri, size, mtime_ns, etag, offset, last, len(batch.calls),
+                        [uri, size, mtime_ns, etag, offset, last, batch.records,
                          len(batch.errors), done and immutable, now])
         return write
     return factory
