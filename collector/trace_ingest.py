@@ -16,7 +16,10 @@ from datetime import datetime
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
 
 from outcrop.collector.decode import Decoded
+from outcrop.collector.normalize.attribution import key_plan
+from outcrop.collector.normalize.columns import typed_keys
 from outcrop.collector.span_batch import SpanBatch, SpanWrite, WriteOutcome, build_span_batch
+from outcrop.collector.span_columns import build_span_batch_columns
 from outcrop.core.errors import Unauthorized
 from outcrop.core.settings import Settings
 from outcrop.core.sql import load_sql
@@ -58,6 +61,8 @@ class TraceIngest:
         self._settings = settings
         self._clock = clock
         self._keys = {k.key: Sender(key_fingerprint(k.key), k.tenant) for k in settings.ingest.api_keys}
+        # the typed columns a native decoder gives the column-wise normaliser
+        self.typed_keys = typed_keys(key_plan(settings.attribution))
 
     def authenticate(self, authorization: str | None, api_key: str | None) -> Sender:
         """Check the ingest key; return who it is: its fingerprint and bound tenant.
@@ -80,8 +85,10 @@ class TraceIngest:
         answer: spans refused by the decoder, by normalisation or by the writer are
         counted there (OTLP partial success), never acknowledged as stored."""
         now = self._clock()
-        batch = build_span_batch(
-            decoded.records, self._settings.attribution, bound_tenant=sender.tenant, received_at=now,
+        build = build_span_batch if decoded.batch is None else build_span_batch_columns
+        batch = build(
+            decoded.records if decoded.batch is None else decoded.batch,
+            self._settings.attribution, bound_tenant=sender.tenant, received_at=now,
             max_tokens=self._settings.ingest.max_tokens_per_call, sender_key=sender.key_id,
         )
         written = self._store.submit(SpanWrite(batch, now))

@@ -25,6 +25,7 @@ from outcrop.api.app import ApiHandlers, create_api
 from outcrop.collector.receivers.http_timeouts import header_timeout_protocol
 from outcrop.collector.receivers.otlp_grpc import start_grpc_server
 from outcrop.collector.receivers.otlp_http import create_app
+from outcrop.collector.decode import decoder_name
 from outcrop.collector.sources import configured_sources
 from outcrop.collector.trace_ingest import TraceIngest
 from outcrop.core.client import server_file
@@ -86,6 +87,7 @@ class OutcropServer:
     async def run(self, on_ready: Callable[[OutcropServer], None] | None = None) -> None:
         self._loop = asyncio.get_running_loop()
         cfg = self.settings.server
+        decoder_name()  # a bad OUTCROP_DECODER stops the start here, naming the variable
         with contextlib.ExitStack() as undo:  # a failed start releases what it had opened
             http_sock = undo.enter_context(_bind(cfg.host, cfg.http_port, "server.http_port"))
             api_sock = undo.enter_context(_bind(cfg.host, cfg.api_port, "server.api_port"))
@@ -189,8 +191,8 @@ class OutcropServer:
         tmp = path.with_suffix(".tmp")
         tmp.write_text(json.dumps(info))
         os.replace(tmp, path)
-        log.info("serving %s: OTLP/HTTP :%d, OTLP/gRPC :%d, API :%d", self.db_path,
-                 self.ports.http, self.ports.grpc, self.ports.api)
+        log.info("serving %s: OTLP/HTTP :%d, OTLP/gRPC :%d, API :%d; OTLP decoder: %s", self.db_path,
+                 self.ports.http, self.ports.grpc, self.ports.api, decoder_name())
 
     async def _shutdown(self, grpc_server: Any, tasks: list[asyncio.Task[None]]) -> None:
         log.info("stopping: draining the write queue")

@@ -446,8 +446,21 @@ def test_typed_columns_and_arrow_consumers() -> None:
     assert records[0].resource_attributes is records[1].resource_attributes  # one dict per resource
 
 
+def test_a_json_typed_column_holds_the_value_as_the_attributes_column_writes_it() -> None:
+    import pyarrow as pa
+
+    req = request(span(tid(7), sid(1), attrs={"a": "x \"q\"", "b": [1, "two"], "c": 2.5}),
+                  span(tid(7), sid(2), attrs={"a": 7, "b": True}))
+    decoder = native.native_decoder(LIMIT, otlp.DEFAULT_LIMITS, (("a", "json"), ("b", "json"), ("c", "json")))
+    batch = pa.record_batch(decoder.decode_protobuf(req.SerializeToString()))
+    assert batch.column("typed").to_pylist() == [
+        {"a": '"x \\"q\\""', "b": '[1,"two"]', "c": "2.5"},
+        {"a": "7", "b": "true", "c": None},  # absent: null, not the text "null"
+    ]
+
+
 def test_a_typed_column_of_an_unknown_type_is_refused() -> None:
-    with pytest.raises(ValueError, match="typed: attribute 'k' has type 'date'; use string, int, float or bool"):
+    with pytest.raises(ValueError, match="typed: attribute 'k' has type 'date'; use string, int, float, bool or json"):
         native.native_decoder(LIMIT, otlp.DEFAULT_LIMITS, (("k", "date"),))
 
 

@@ -69,6 +69,24 @@ def decode_json(body: bytes, max_value_bytes: int, limits: SpanLimits = DEFAULT_
     return to_decoded(outcome)
 
 
+def decode_protobuf_batch(body: bytes, max_value_bytes: int, limits: SpanLimits = DEFAULT_LIMITS,
+                          typed: tuple[tuple[str, str], ...] = ()) -> Decoded:
+    """The spans as one Arrow batch (`Decoded.batch`) with these typed columns; a payload
+    the native decoder defers comes back as the reference's records instead."""
+    outcome = _run(native_decoder(max_value_bytes, limits, typed).decode_protobuf, body)
+    if outcome.deferred is not None:
+        return otlp.decode_protobuf(body, max_value_bytes, limits)
+    return Decoded(rejected=outcome.rejected, errors=list(outcome.errors), batch=pa.record_batch(outcome))
+
+
+def decode_json_batch(body: bytes, max_value_bytes: int, limits: SpanLimits = DEFAULT_LIMITS,
+                      typed: tuple[tuple[str, str], ...] = ()) -> Decoded:
+    outcome = _run(native_decoder(max_value_bytes, limits, typed).decode_json, body)
+    if outcome.deferred is not None:
+        return otlp.decode_json(body, max_value_bytes, limits)
+    return Decoded(rejected=outcome.rejected, errors=list(outcome.errors), batch=pa.record_batch(outcome))
+
+
 def _run(decode: Any, body: bytes) -> Any:
     try:
         return decode(body)
@@ -79,11 +97,18 @@ def _run(decode: Any, body: bytes) -> Any:
 def to_decoded(outcome: Any) -> Decoded:
     """The records of a native outcome, as the reference decoder builds them: one dict per
     resource, shared by its spans."""
-    batch = pa.record_batch(outcome)
-    col = batch.column
-    resources: list[dict[str, Any]] = [orjson.loads(text) for text in
-                                       col("resource_attributes").dictionary.to_pylist()]
     out = Decoded(rejected=outcome.rejected, errors=list(outcome.errors))
+    out.records = records_of(pa.record_batch(outcome))
+    return out
+
+
+def records_of(batch: pa.RecordBatch) -> list[SpanRecord]:
+    """A native batch's rows (all of them, or those a caller took) as `SpanRecord`s."""
+    col = batch.column
+    resource_column = col("resource_attributes")
+    if isinstance(resource_column, pa.ChunkedArray):
+        resource_column = resource_column.combine_chunks()
+    resources: list[dict[str, Any]] = [orjson.loads(text) for text in resource_column.dictionary.to_pylist()]
     rows = zip(
         col("trace_id").to_pylist(), col("span_id").to_pylist(), col("parent_span_id").to_pylist(),
         col("name").to_pylist(), col("kind").to_pylist(), col("start_ns").to_pylist(),
@@ -93,7 +118,7 @@ def to_decoded(outcome: Any) -> Decoded:
         strict=True,
     )
     loads = orjson.loads
-    out.records = [
+    return [
         SpanRecord(
             trace_id=trace_id, span_id=span_id, parent_span_id=parent, name=name, kind=kind,
             start_ns=start, end_ns=end, status_code=code, status_message=message,
@@ -104,4 +129,3 @@ def to_decoded(outcome: Any) -> Decoded:
         for (trace_id, span_id, parent, name, kind, start, end, code, message, attributes, resource,
              events, scope_name, scope_version) in rows
     ]
-    return out

@@ -56,6 +56,8 @@ class Decoded:
     records: list[SpanRecord] = field(default_factory=list)
     rejected: int = 0
     errors: list[str] = field(default_factory=list)
+    # the native decoder's spans instead of `records`: one Arrow record batch (docs/native.md)
+    batch: Any = None
 
     def reject(self, message: str, spans: int = 1) -> None:
         self.rejected += spans

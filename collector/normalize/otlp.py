@@ -116,20 +116,10 @@ def _llm_call(
     own: Attribution,
     max_tokens: int,
 ) -> LlmCall:
-    scope = rec.scope_name if isinstance(rec.scope_name, str) else ""
-    request_model = first_text(attrs, g.REQUEST_MODEL)
-    response_model = first_text(attrs, g.RESPONSE_MODEL)
-    if request_model is None and response_model is None:
-        request_model = _span_name_model(rec.name)  # all a bare error span has
-    model, region_scope, profile = normalize_model_id(request_model or response_model)
-    if model is None and response_model is not None:
-        model = normalize_model_id(response_model)[0]  # app profile: the response names it
-    provider = _provider(attrs, scope, request_model or response_model)
-    usage = read_usage(attrs, scope, provider, max_tokens)
-    api_method = _api_method(rec.name, attrs, scope)
+    facts = call_facts(rec.name, rec.scope_name, rec.status_code, rec.status_message, rec.events, attrs, resource)
+    usage = read_usage(attrs, facts.scope, facts.provider, max_tokens)
     ttlt = _duration_ms(rec.start_ns, rec.end_ns)
-    streaming, ttft, ttlt = _streaming_and_ttft(rec, attrs, scope, api_method, ttlt)
-    status, error_type = _outcome(rec, attrs)
+    streaming, ttft, ttlt = _streaming_and_ttft(rec, attrs, facts.scope, facts.api_method, ttlt)
     call = LlmCall(
         call_id=f"{rec.trace_id}{rec.span_id}",
         source="otlp",
@@ -137,13 +127,13 @@ def _llm_call(
         trace_id=rec.trace_id,
         span_id=rec.span_id,
         request_id=first_text(attrs, g.REQUEST_ID),
-        operation=first_text(attrs, g.OPERATION) or api_method or _span_name_operation(rec.name),
-        provider=provider,
-        request_model=request_model,
-        response_model=response_model,
-        model=model,
-        region=_region(attrs, resource, request_model),
-        inference_profile=profile,
+        operation=facts.operation,
+        provider=facts.provider,
+        request_model=facts.request_model,
+        response_model=facts.response_model,
+        model=facts.model,
+        region=facts.region,
+        inference_profile=facts.inference_profile,
         input_tokens=usage.input,
         cache_read_tokens=usage.cache_read,
         cache_write_tokens=usage.cache_write,
@@ -153,14 +143,74 @@ def _llm_call(
         ttft_ms=ttft,
         ttlt_ms=ttlt,
         otps=compute_otps(usage.output, ttft, ttlt),
-        status=status,
-        error_type=error_type,
-        finish_reason=first_text(attrs, g.FINISH_REASONS) or _choice_finish_reason(rec.events),
+        status=facts.status,
+        error_type=facts.error_type,
+        finish_reason=facts.finish_reason,
         service_name=as_text(resource.get(g.SERVICE_NAME)),
     )
     for field in ATTRIBUTION_FIELDS:  # copied as stated; the store does inheritance
         setattr(call, field, getattr(own, field))
     return call
+
+
+@dataclass(frozen=True, slots=True)
+class CallFacts:
+    """What a call's row takes from the span's names, scope, status and few-valued
+    attributes (everything but its counts and times). The column-wise normaliser
+    (`normalize/columns.py`) computes these once per distinct input, with this function."""
+
+    scope: str
+    request_model: str | None
+    response_model: str | None
+    model: str | None
+    inference_profile: str | None
+    provider: str | None
+    api_method: str | None
+    operation: str | None
+    region: str | None
+    streaming_flag: bool | None  # as the span states it (or its API implies); TTFT may still decide
+    finish_reason: str | None
+    status: str
+    error_type: str | None
+    input_includes_cache: bool
+
+
+def call_facts(
+    name: str,
+    scope_name: str | None,
+    status_code: str,
+    status_message: str | None,
+    events: Any,
+    attrs: Mapping[str, Any],
+    resource: Mapping[str, Any],
+) -> CallFacts:
+    scope = scope_name if isinstance(scope_name, str) else ""
+    request_model = first_text(attrs, g.REQUEST_MODEL)
+    response_model = first_text(attrs, g.RESPONSE_MODEL)
+    if request_model is None and response_model is None:
+        request_model = _span_name_model(name)  # all a bare error span has
+    model, _region_scope, profile = normalize_model_id(request_model or response_model)
+    if model is None and response_model is not None:
+        model = normalize_model_id(response_model)[0]  # app profile: the response names it
+    provider = _provider(attrs, scope, request_model or response_model)
+    api_method = _api_method(name, attrs, scope)
+    status, error_type = _outcome(status_code, status_message, events, attrs)
+    return CallFacts(
+        scope=scope,
+        request_model=request_model,
+        response_model=response_model,
+        model=model,
+        inference_profile=profile,
+        provider=provider,
+        api_method=api_method,
+        operation=first_text(attrs, g.OPERATION) or api_method or _span_name_operation(name),
+        region=_region(attrs, resource, request_model),
+        streaming_flag=_streaming_flag(attrs, api_method),
+        finish_reason=first_text(attrs, g.FINISH_REASONS) or _choice_finish_reason(events),
+        status=status,
+        error_type=error_type,
+        input_includes_cache=input_includes_cache(scope, provider),
+    )
 
 
 def _provider(attrs: Mapping[str, Any], scope: str, model_id: str | None) -> str | None:
@@ -245,16 +295,18 @@ def _streaming_flag(attrs: Mapping[str, Any], api_method: str | None) -> bool | 
     return None
 
 
-def _outcome(rec: SpanRecord, attrs: Mapping[str, Any]) -> tuple[str, str | None]:
-    failed = rec.status_code == "error" or _langfuse_error(attrs)
+def _outcome(
+    status_code: str, status_message: str | None, events: Any, attrs: Mapping[str, Any]
+) -> tuple[str, str | None]:
+    failed = status_code == "error" or _langfuse_error(attrs)
     error_type = as_text(attrs.get(g.ERROR_TYPE))
     if error_type is None and failed:
-        error_type = _exception_type(rec.events)  # OpenInference records only the event
+        error_type = _exception_type(events)  # OpenInference records only the event
     http_status = next((as_int(attrs.get(k)) for k in g.HTTP_STATUS if k in attrs), None)
     if is_throttle(error_type) or http_status == 429:
         return "throttled", error_type or "429"
     if failed:
-        throttle = _throttle_named(error_type, rec, attrs)
+        throttle = _throttle_named(error_type, status_message, events, attrs)
         if throttle is not None:
             return "throttled", throttle
     if failed or error_type is not None:
@@ -262,12 +314,14 @@ def _outcome(rec: SpanRecord, attrs: Mapping[str, Any]) -> tuple[str, str | None
     return "ok", None
 
 
-def _throttle_named(error_type: str | None, rec: SpanRecord, attrs: Mapping[str, Any]) -> str | None:
+def _throttle_named(
+    error_type: str | None, status_message: str | None, events: Any, attrs: Mapping[str, Any]
+) -> str | None:
     """The throttle a failed span names outside `error.type`: a status message or an
     exception message naming the provider's code (Langfuse, Strands), else a framework's
     throttle wrapper by type (Strands' ModelThrottledException)."""
-    texts = [rec.status_message, attrs.get(g.LANGFUSE_STATUS_MESSAGE)]
-    texts += [attributes.get("exception.message") for attributes in _exception_attributes(rec.events)]
+    texts = [status_message, attrs.get(g.LANGFUSE_STATUS_MESSAGE)]
+    texts += [attributes.get("exception.message") for attributes in _exception_attributes(events)]
     for text in texts:
         match = g.THROTTLE_TEXT.search(text) if isinstance(text, str) else None
         if match is not None:

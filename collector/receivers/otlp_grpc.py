@@ -45,7 +45,8 @@ class TraceService:
         metadata = dict(context.invocation_metadata())
         try:
             tenant = self._ingest.authenticate(metadata.get("authorization"), metadata.get("x-api-key"))
-            decoded = decode_protobuf(request, self._limits.max_attribute_value_bytes, self._span_limits)
+            decoded = decode_protobuf(request, self._limits.max_attribute_value_bytes, self._span_limits,
+                                      self._ingest.typed_keys)
             result = self._ingest.submit(decoded, tenant).result()
         except OutcropError as exc:
             self._abort(context, exc)

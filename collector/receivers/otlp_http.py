@@ -37,7 +37,7 @@ from outcrop.core.settings import ServerSettings
 
 PROTOBUF = "application/x-protobuf"
 JSON = "application/json"
-_DECODERS: dict[str, Callable[[bytes, int, SpanLimits], Decoded]] = {
+_DECODERS: dict[str, Callable[[bytes, int, SpanLimits, tuple[tuple[str, str], ...]], Decoded]] = {
     "application/x-protobuf": decode_protobuf,
     "application/protobuf": decode_protobuf,
     "application/json": decode_json,
@@ -163,10 +163,10 @@ def create_app(ingest: TraceIngest, limits: ServerSettings) -> Starlette:
     workers = anyio.CapacityLimiter(limits.decode_threads)
     bounds = span_limits(limits)
 
-    def decode_and_submit(decoder: Callable[[bytes, int, SpanLimits], Decoded], raw: bytes,
-                          encoding: str | None, tenant: Sender) -> Future[Accepted]:
+    def decode_and_submit(decoder: Callable[[bytes, int, SpanLimits, tuple[tuple[str, str], ...]], Decoded],
+                          raw: bytes, encoding: str | None, tenant: Sender) -> Future[Accepted]:
         body = inflate(raw, encoding, limits.max_decompressed_bytes)
-        decoded = decoder(body, limits.max_attribute_value_bytes, bounds)
+        decoded = decoder(body, limits.max_attribute_value_bytes, bounds, ingest.typed_keys)
         return ingest.submit(decoded, tenant)  # normalises on this thread, too
 
     async def export(request: Request) -> Response:

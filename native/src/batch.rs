@@ -8,7 +8,7 @@ use arrow_array::{ArrayRef, DictionaryArray, Int32Array, RecordBatch, StringArra
 use arrow_schema::{ArrowError, DataType, Field, Fields, Schema};
 
 use crate::span::SpanRow;
-use crate::value::{attrs_json, events_json, Attrs, Val};
+use crate::value::{attrs_json, events_json, write_val, Attrs, Val};
 
 /// The Arrow type a typed attribute column takes; a value of another type is null there.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -17,6 +17,10 @@ pub enum Typed {
     Int,
     Float,
     Bool,
+    /// The value's JSON text as the attributes column writes it (`null` for a present
+    /// empty value); null when the key is absent. Python reads such a column with the
+    /// reference's own value rules, so no convention or coercion lives here.
+    Json,
 }
 
 impl Typed {
@@ -26,6 +30,7 @@ impl Typed {
             "int" => Some(Typed::Int),
             "float" => Some(Typed::Float),
             "bool" => Some(Typed::Bool),
+            "json" => Some(Typed::Json),
             _ => None,
         }
     }
@@ -36,6 +41,7 @@ impl Typed {
             Typed::Int => DataType::Int64,
             Typed::Float => DataType::Float64,
             Typed::Bool => DataType::Boolean,
+            Typed::Json => DataType::Utf8,
         }
     }
 }
@@ -103,6 +109,21 @@ fn typed_column(rows: &[SpanRow], key: &str, typed: Typed) -> ArrayRef {
                     Some(Val::Float(f)) => b.append_value(*f),
                     Some(Val::Int(i)) => b.append_value(*i as f64),
                     _ => b.append_null(),
+                }
+            }
+            Arc::new(b.finish())
+        }
+        Typed::Json => {
+            let mut b = StringBuilder::with_capacity(rows.len(), rows.len() * 8);
+            let mut text = String::new();
+            for r in rows {
+                match r.attributes.get(key) {
+                    Some(v) => {
+                        text.clear();
+                        write_val(&mut text, v);
+                        b.append_value(&text);
+                    }
+                    None => b.append_null(),
                 }
             }
             Arc::new(b.finish())
