@@ -1,9 +1,12 @@
 """Prices: seeded from genai-prices, overridden from config, synced into the store.
 
-Cost itself is computed in SQL (`call_costs` in sql/macros/070_call_costs.sql) when
-rolling up and on demand, so a changed price re-prices history: `sync_prices` notices
-the change (a fingerprint of everything that feeds prices) and the rollup job then
-rewrites every window, so past costs follow a corrected price.
+Cost itself is computed in SQL: per call on demand (`call_costs` in
+sql/macros/070_call_costs.sql), and for the rollups when they are read, from their token
+sums and the rates of each price class (`rollup_rates`, sql/rollups/insert_rates.sql). So a
+changed price re-prices history: `sync_prices` notices the change (a fingerprint of
+everything that feeds prices) and the rollup job rebuilds the rates, without rewriting a
+window. Only a changed Provisioned Throughput commitment rewrites every window: the rollups
+fix the share of a committed hour each call pays (docs/cost.md, "Cost at read time").
 """
 
 from __future__ import annotations
@@ -23,12 +26,23 @@ from outcrop.core.sql import load_sql
 from outcrop.core.store import watermarks
 
 FINGERPRINT = "pricing.fingerprint"
+# Of the Provisioned Throughput commitments alone, whose cost the rollups fix when they run.
+PROVISIONED_FINGERPRINT = "pricing.provisioned_fingerprint"
 EPOCH = datetime(1970, 1, 1)
 PROVIDER = "aws.bedrock"
 # genai-prices names its Bedrock provider "aws"; it prefixes regional (in-region and geo
 # profiles) and global-profile prices, which Bedrock bills differently for newer models.
 SEED_PROVIDER = "aws"
 _SEED_SCOPES = {"regional.": ("in_region", "geo"), "global.": ("global",)}
+
+
+@dataclass(frozen=True, slots=True)
+class PriceSync:
+    """What a price sync changed: `changed` anything that affects cost (the rates are
+    rebuilt), `provisioned` the commitments (every rollup window is rewritten)."""
+
+    changed: bool
+    provisioned: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,16 +197,28 @@ def fingerprint(rows: Sequence[PriceRow], settings: PricingSettings) -> str:
     return hashlib.sha256(json.dumps(material, sort_keys=True).encode()).hexdigest()
 
 
-def sync_prices(con: duckdb.DuckDBPyConnection, settings: PricingSettings, now: datetime) -> bool:
+def provisioned_fingerprint(settings: PricingSettings) -> str:
+    material = [[str(v) for v in r] for r in _provisioned_rows(settings)]
+    return hashlib.sha256(json.dumps(material).encode()).hexdigest()
+
+
+def sync_prices(con: duckdb.DuckDBPyConnection, settings: PricingSettings, now: datetime) -> PriceSync:
     """Bring prices, provisioned_throughput and price_book in line with config.
 
-    Runs inside a store write. Returns True when anything that affects cost changed,
-    so that the caller re-prices every window.
+    Runs inside a store write. Says whether anything that affects cost changed (so that
+    the caller rebuilds the rates reads price with) and whether the Provisioned
+    Throughput commitments did (so that it rewrites every window). A store that never
+    recorded the commitments' fingerprint (rolled up before migration 0009) counts as
+    changed, so its first run writes the rows with price classes.
     """
+    pt_digest = provisioned_fingerprint(settings)
+    provisioned = watermarks.get(con, PROVISIONED_FINGERPRINT) != pt_digest
+    if provisioned:
+        watermarks.set(con, PROVISIONED_FINGERPRINT, pt_digest, now)
     rows = desired_rows(settings)
     digest = fingerprint(rows, settings)
     if watermarks.get(con, FINGERPRINT) == digest:
-        return False
+        return PriceSync(changed=False, provisioned=provisioned)
     _replace(con, "prices", [astuple(r) for r in rows], 13)
     _replace(con, "provisioned_throughput", _provisioned_rows(settings), 6)
     con.execute(load_sql("pricing/clear_price_book.sql"))
@@ -204,7 +230,7 @@ def sync_prices(con: duckdb.DuckDBPyConnection, settings: PricingSettings, now: 
         },
     )
     watermarks.set(con, FINGERPRINT, digest, now)
-    return True
+    return PriceSync(changed=True, provisioned=provisioned)
 
 
 def _replace(con: duckdb.DuckDBPyConnection, table: str, rows: Iterable[tuple[Any, ...]], width: int) -> None:

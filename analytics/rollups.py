@@ -1,12 +1,16 @@
 """The windowed, idempotent rollup of llm_calls into the rollup tables (rollup_1m/1h/1d).
 
 One run is one store write (one transaction): sync prices, queue the hours that hold
-calls written since the watermark (or every hour when prices, the token bound or the
-output burndown rates changed, or a rebuild was asked for), delete and rewrite exactly those hours at minute and hour
-grain, rewrite the complete days that contain them, clear the queue and move the
-watermarks. Running it twice changes nothing; a call that arrives days late re-processes
-only its hour and its day. Only the minute tables read llm_calls; hours and days are
-summed from them.
+calls written since the watermark (or every hour when Provisioned Throughput commitments,
+the token bound or the output burndown rates changed, or a rebuild was asked for), delete
+and rewrite exactly those hours at minute and hour grain, rewrite the complete days that
+contain them, clear the queue and move the watermarks. Running it twice changes nothing;
+a call that arrives days late re-processes only its hour and its day. Only the minute
+tables read llm_calls; hours and days are summed from them.
+
+The count tables hold token sums per price class, and reads price them (priced_counts in
+sql/macros/085_priced_counts.sql): a changed on-demand price rewrites only the small
+rollup_rates table, never a window (docs/cost.md, "Cost at read time").
 """
 
 from __future__ import annotations
@@ -46,13 +50,14 @@ DAY_STEPS: tuple[tuple[str, bool], ...] = (
 )  # fmt: skip
 # Every file of sql/rollups/, in the order a run executes them (tests/test_rollup_order.py
 # holds that none is missing): the price sync, the newest write, marking the dirty hours
-# and days, their bounds, the keys, then for each grain the delete and insert of every
-# table, minutes before the hours and days summed from them; last, the queue is cleared.
+# and days, their bounds, the keys and price classes, then for each grain the delete and
+# insert of every table, minutes before the hours and days summed from them; then the
+# rates reads price with (when prices or classes changed); last, the queue is cleared.
 RUN_ORDER: tuple[str, ...] = (
     "price_book", "newest_write", "mark_all_dirty", "mark_dirty_since", "mark_dirty_days",
-    "dirty_bounds", "upsert_keys",
+    "dirty_bounds", "upsert_keys", "upsert_price_classes",
     *(f"{verb}_{table}" for table, _ in HOUR_STEPS + DAY_STEPS for verb in ("delete", "insert")),
-    "clear_dirty",
+    "clear_rates", "insert_rates", "clear_dirty",
 )  # fmt: skip
 
 
@@ -85,36 +90,44 @@ def run_rollups(
     Calls with a token count outside [0, max_tokens] are rolled up with their counts and
     cost unknown (plausible_calls in sql/macros/050_plausible_calls.sql). Quota tokens
     use the output burndown rates in `burndown` (capacity.output_burndown)."""
-    repriced = pricing.sync_prices(con, settings, now)
+    prices = pricing.sync_prices(con, settings, now)
     rebound = _sync_token_bound(con, max_tokens, now)
     rebound = sync_burndown(con, burndown, now) or rebound
     watermark = watermarks.get_int(con, WRITE_SEQ)
     # filtered on the watermark so that row-group statistics skip everything already seen
     newest = con.execute(_sql("newest_write"), {"since": -1 if watermark is None else watermark}).fetchone()
-    if full or repriced or rebound or watermark is None:
+    # a new on-demand price changes no window (reads price token sums); a Provisioned
+    # Throughput hour's cost is fixed in the rows, so a changed commitment redoes them all
+    if full or prices.provisioned or rebound or watermark is None:
         con.execute(_sql("mark_all_dirty"))
     else:
         con.execute(_sql("mark_dirty_since"), {"watermark": watermark})
     old_until = watermarks.get_time(con, DAYS_UNTIL) or _EPOCH
     new_until = floor_to(now, DAY)
     con.execute(_sql("mark_dirty_days"), {"old_until": old_until, "new_until": new_until})
-    rows, window = _rewrite(con)
+    rows, window = _rewrite(con, prices.changed)
     con.execute(_sql("clear_dirty"))
     if newest is not None and newest[0] is not None:
         watermarks.set(con, WRITE_SEQ, str(newest[0]), now)
     watermarks.set_time(con, DAYS_UNTIL, max(old_until, new_until), now)
-    return RollupOutcome(rows, window[0], window[1], repriced)
+    return RollupOutcome(rows, window[0], window[1], prices.changed)
 
 
-def _rewrite(con: duckdb.DuckDBPyConnection) -> tuple[int, tuple[datetime | None, datetime | None]]:
+def _rewrite(con: duckdb.DuckDBPyConnection, repriced: bool) -> tuple[int, tuple[datetime | None, datetime | None]]:
     rows = 0
+    new_classes = 0
     hours = _bounds(con, "hour", HOUR)
     if hours is not None:
         con.execute(_sql("upsert_keys"), {"lo": hours[0], "hi": hours[1]})
+        added = con.execute(_sql("upsert_price_classes"), {"lo": hours[0], "hi": hours[1]}).fetchone()
+        new_classes = int(added[0]) if added is not None else 0
         rows += sum(_rewrite_table(con, table, hours, counted) for table, counted in HOUR_STEPS)
     days = _bounds(con, "day", DAY)
     if days is not None:
         rows += sum(_rewrite_table(con, table, days, counted) for table, counted in DAY_STEPS)
+    if repriced or new_classes:
+        con.execute(_sql("clear_rates"))
+        con.execute(_sql("insert_rates"))
     starts = [b[0] for b in (hours, days) if b is not None]
     ends = [b[1] for b in (hours, days) if b is not None]
     return rows, (min(starts, default=None), max(ends, default=None))

@@ -7,6 +7,7 @@ lists them all. Unknown keys are errors that name the key.
 from __future__ import annotations
 
 import os
+from datetime import datetime, time, timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -248,6 +249,21 @@ class PriceOverride(_Section):
     cache_write_1h_per_mtok: float | None = Field(None, ge=0)
     batch_discount: float = Field(0.5, ge=0, le=1)
     currency: str = "USD"
+
+    @field_validator("valid_from", "valid_to")
+    @classmethod
+    def _whole_day(cls, value: str | None) -> str | None:
+        # Reads price day rollups by their start (sql/macros/085_priced_counts.sql), so a
+        # price may change only at a UTC midnight.
+        if value is None:
+            return None
+        try:
+            parsed = datetime.fromisoformat(value)
+        except ValueError:
+            raise ValueError(f"a day such as 2025-03-01 is expected; got {value!r}") from None
+        if parsed.time() != time(0) or parsed.utcoffset() not in (None, timedelta(0)):
+            raise ValueError(f"a price changes at the start of a UTC day (such as 2025-03-01); got {value!r}")
+        return value
 
 
 class ProvisionedThroughput(_Section):

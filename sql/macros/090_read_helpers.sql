@@ -5,18 +5,22 @@
 -- Reads over [lo, hi) take whole days from the day tables, whole hours from the hour
 -- counts and the minute bins summed by hour, and the ragged minutes at either end from
 -- the minute tables. analytics/windows.py computes the ten bounds so that they tile the
--- range without overlap; every piece is pruned by its bucket range.
+-- range without overlap; every piece is pruned by its bucket range, and priced when read
+-- (priced_counts, sql/macros/085_priced_counts.sql).
 CREATE OR REPLACE MACRO span_counts(m1_lo, m1_hi, m2_lo, m2_hi, h1_lo, h1_hi, h2_lo, h2_hi, d_lo, d_hi)
 AS TABLE
-SELECT * FROM rollup_counts_1m WHERE bucket >= m1_lo AND bucket < m1_hi
-UNION ALL
-SELECT * FROM rollup_counts_1m WHERE bucket >= m2_lo AND bucket < m2_hi
-UNION ALL
-SELECT * FROM rollup_counts_1h WHERE bucket >= h1_lo AND bucket < h1_hi
-UNION ALL
-SELECT * FROM rollup_counts_1h WHERE bucket >= h2_lo AND bucket < h2_hi
-UNION ALL
-SELECT * FROM rollup_counts_1d WHERE bucket >= d_lo AND bucket < d_hi;
+WITH pieces AS (
+    SELECT * FROM rollup_counts_1m WHERE bucket >= m1_lo AND bucket < m1_hi
+    UNION ALL
+    SELECT * FROM rollup_counts_1m WHERE bucket >= m2_lo AND bucket < m2_hi
+    UNION ALL
+    SELECT * FROM rollup_counts_1h WHERE bucket >= h1_lo AND bucket < h1_hi
+    UNION ALL
+    SELECT * FROM rollup_counts_1h WHERE bucket >= h2_lo AND bucket < h2_hi
+    UNION ALL
+    SELECT * FROM rollup_counts_1d WHERE bucket >= d_lo AND bucket < d_hi
+)
+SELECT * FROM priced_counts(pieces);
 
 -- A grouping key is kept when its by_* flag is set and NULLed otherwise, so read queries
 -- group by all five columns and still have static SQL and bound parameters only.

@@ -12,10 +12,12 @@ WITH g AS (
     SELECT DISTINCT gid, g_tenant, g_route, g_workflow, g_model, g_region FROM g
 ), step AS (
     SELECT CASE $grain WHEN '1m' THEN 'minute' WHEN '1h' THEN 'hour' ELSE 'day' END AS name
-), src AS (
+), rows AS (
     SELECT * FROM rollup_counts_1m WHERE $grain = '1m' AND bucket >= $lo AND bucket < $hi
     UNION ALL
     SELECT * FROM rollup_counts_1h WHERE $grain IN ('1h', '1d') AND bucket >= $lo AND bucket < $hi
+), src AS (
+    SELECT * FROM priced_counts(rows)  -- cost at read time (sql/macros/085_priced_counts.sql)
 ), t AS (
     SELECT date_trunc((SELECT name FROM step), c.bucket) AS bucket, g.gid,
            sum(requests)::BIGINT AS requests, sum(errors)::BIGINT AS errors,
