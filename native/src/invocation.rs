@@ -629,7 +629,9 @@ fn iso_ns(s: &[u8]) -> Option<i64> {
         _ => return None,
     };
     let seconds = days_from_civil(year, month, day) * 86_400 + hour * 3600 + minute * 60 + second - offset;
-    Some(seconds * 1_000_000_000 + micros * 1000)
+    // Python's integers are unbounded: a time outside int64 nanoseconds (before 1677,
+    // after 2262) is the reference's to carry.
+    seconds.checked_mul(1_000_000_000)?.checked_add(micros * 1000)
 }
 
 fn days_in_month(year: i64, month: i64) -> i64 {
@@ -1044,6 +1046,7 @@ mod tests {
         assert_eq!(iso_ns(b"2023-02-29T00:00:00"), None);
         assert_eq!(iso_ns(b"2026-11-20T10:00:00.1234567Z"), None);
         assert_eq!(iso_ns(b"2026-11-20 10:00:00"), None);
+        assert_eq!(iso_ns(b"0001-01-01T00:00:00+01:00"), None); // outside int64 nanoseconds
     }
 
     #[test]
