@@ -6,6 +6,12 @@ files, (2) decode + parse only (orjson + `parse_record`), and (3) the whole path
 `read_log_source_once` on the folder into a fresh DuckDB file (parse, profile resolution,
 `store_bedrock_calls` merge, progress bookkeeping). Prints figures and ratios.
 
+With outcrop_native built, the native path runs beside the per-record one, on the same
+files in the same run: (2n) gunzip and decode in Rust + the column-wise normaliser, (2r)
+both paths as the readers run them (lines read by the gzip reader, budget and batches,
+no store), and (3n) the whole path with the native decoder; each prints its ratio to the
+per-record figure.
+
 Then many small files, as Bedrock delivers them (--small-records in files of
 --per-small-file): the folder in one run, whose small files share transactions, against
 one run per file (one transaction per file, as every file had before), each with its
@@ -29,13 +35,18 @@ from typing import Any
 
 import orjson
 
+from outcrop.collector.decode import invocation_native
 from outcrop.collector.normalize.bedrock import parse_record
+from outcrop.collector.normalize.bedrock_columns import normalize_rows
+from outcrop.collector.profiles import ProfileResolver
+from outcrop.collector.receivers.bedrock_files import BATCH_LINES, MAX_LINE_BYTES, Batch, LogReader, read_lines
 from outcrop.collector.sources import SourceContext, read_log_source_once
 from outcrop.core.runtime import tune_gc
-from outcrop.core.settings import AttributionSettings, ProfilesSettings, Settings
+from outcrop.core.settings import DEFAULT_MAX_TOKENS_PER_CALL, AttributionSettings, ProfilesSettings, Settings
 from outcrop.core.store.writer import Store
 
 TARGET_PER_SECOND = 100_000
+NATIVE_TARGET_PER_SECOND = 150_000
 PER_FILE = 10_000
 MODELS = (
     "us.anthropic.claude-3-5-haiku-20241022-v1:0",
@@ -121,13 +132,52 @@ def parse_only(paths: list[Path]) -> int:
     return n
 
 
-def full_path(folder: Path, db: str) -> int:
+def native_parse(paths: list[Path]) -> int:
+    """gunzip + decode in Rust, then the column-wise normaliser (no reader, no store)."""
+    keys, n = AttributionSettings(), 0
+    decoder = invocation_native.decoder(keys, DEFAULT_MAX_TOKENS_PER_CALL, MAX_LINE_BYTES)
+    for path in paths:
+        rows = invocation_native.decode_gzip(decoder, path.read_bytes(), 1 << 30)
+        assert rows is not None
+        n += normalize_rows(rows, range(1, rows.num_rows + 1), str(path), keys).height
+    return n
+
+
+def reader_path(paths: list[Path], native: bool) -> int:
+    """Lines as the readers take them (gzip reader, budget, batches of BATCH_LINES),
+    through one path, without the store."""
+    keys, n = AttributionSettings(), 0
+    reader = LogReader("bedrock_files", keys,
+                       ProfileResolver(ProfilesSettings(resolve_with_api=False), keys, None))
+    if not native:
+        reader.native = None
+    for path in paths:
+        with gzip.open(path, "rb") as stream:
+            batch, uri = Batch(), str(path)
+            for number, raw in read_lines(stream):
+                if native:
+                    reader.queue_line(batch, raw or b"", number)
+                else:
+                    reader.add_line(batch, raw or b"", uri, number)
+                reader.budget.spent()
+                if batch.lines >= BATCH_LINES:
+                    reader.settle(batch, uri)
+                    n, batch = n + batch.records, Batch()
+            reader.settle(batch, uri)
+            n += batch.records
+    return n
+
+
+def full_path(folder: Path, db: str, native: bool = False) -> int:
     settings = Settings(profiles=ProfilesSettings(resolve_with_api=False))
+    available = invocation_native.AVAILABLE
+    invocation_native.AVAILABLE = native and available  # LogReader picks its path when made
     store = Store.open(db)
     try:
         totals = read_log_source_once(store, settings, str(folder), datetime(2026, 11, 21))
     finally:
         store.close()
+        invocation_native.AVAILABLE = available
     return int(totals["records"])
 
 
@@ -155,6 +205,20 @@ def small_files(tmp: Path, count: int, per_file: int) -> None:
                        str(tmp / "folder.duckdb"))
     print(f"ratio per-file/baseline: {each / base:.3f}   ratio folder/baseline: "
           f"{folder_run / base:.3f}   folder/per-file: {folder_run / each:.1f}x")
+
+
+def native_side(folder: Path, paths: list[Path], tmp: Path, parse: float, full: float) -> None:
+    """The native path on the same files, each figure beside its per-record twin."""
+    native = timed("native: Rust gunzip + decode + column normaliser", native_parse, paths)
+    py_reader = timed("reader, per record: gzip lines + parse_record", reader_path, paths, False)
+    nat_reader = timed("reader, native: gzip lines + decode + normaliser", reader_path, paths, True)
+    nat_full = timed("read_log_source_once, native decoder", full_path, folder,
+                     str(tmp / "native.duckdb"), True)
+    print(f"ratio native/per-record: decode {native / parse:.2f}x   reader {nat_reader / py_reader:.2f}x"
+          f"   full path {nat_full / full:.2f}x")
+    for label, rate in (("native decode", native), ("native reader", nat_reader), ("native full path", nat_full)):
+        verdict = "meets" if rate >= NATIVE_TARGET_PER_SECOND else "below"
+        print(f"{label} {rate:,.0f} records/s: {verdict} the {NATIVE_TARGET_PER_SECOND:,}/s target")
 
 
 def timed(label: str, fn: Any, *args: Any) -> float:
@@ -186,9 +250,13 @@ def main() -> None:
         parse = timed("gunzip + orjson + parse_record", parse_only, paths)
         full = timed("read_log_source_once: files -> DuckDB (real store)", full_path, folder,
                      str(Path(tmp) / "bench.duckdb"))
-    print(f"ratio parse/baseline: {parse / base:.2f}   ratio full/baseline: {full / base:.2f}")
-    verdict = "meets" if full >= TARGET_PER_SECOND else "below"
-    print(f"full path {full:,.0f} records/s: {verdict} the {TARGET_PER_SECOND:,}/s target")
+        print(f"ratio parse/baseline: {parse / base:.2f}   ratio full/baseline: {full / base:.2f}")
+        verdict = "meets" if full >= TARGET_PER_SECOND else "below"
+        print(f"full path {full:,.0f} records/s: {verdict} the {TARGET_PER_SECOND:,}/s target")
+        if invocation_native.AVAILABLE:
+            native_side(folder, paths, Path(tmp), parse, full)
+        else:
+            print("outcrop_native is not built: the native path is not measured")
     if args.small_records > 0:
         with tempfile.TemporaryDirectory() as tmp:
             small_files(Path(tmp), args.small_records, args.per_small_file)

@@ -222,6 +222,8 @@ leaf_object!(Input {
 });
 leaf_object!(Latency { "latencyMs" => latency_ms });
 leaf_object!(ErrorBody { "type" => kind });
+leaf_object!(StopReason { "stop_reason" => stop_reason });
+leaf_object!(StopReasonCamel { "stopReason" => stop_reason });
 // bedrock._STOP_KEYS, in its order.
 leaf_object!(Stops {
     "stopReason" => stop_reason_camel,
@@ -236,6 +238,27 @@ impl<'a> Stops<'a> {
         [&self.stop_reason_camel, &self.stop_reason, &self.finish_reason, &self.completion_reason,
          &self.finish_reason_camel]
     }
+
+    /// The first stop key with text (`_body_stop`'s inner loop), decided when read.
+    fn pick(self) -> Pick<'a> {
+        let [a, b, c, d, e] = [self.stop_reason_camel, self.stop_reason, self.finish_reason,
+                               self.completion_reason, self.finish_reason_camel];
+        for leaf in [a, b, c, d, e] {
+            match leaf {
+                Leaf::Str(s) if !s.is_empty() => return Pick::Found(s),
+                Leaf::Int(_) | Leaf::UInt(_) | Leaf::Float(_) => return Pick::Defer,
+                _ => {}
+            }
+        }
+        Pick::Nothing
+    }
+}
+
+/// A stop list's first item, decided: its stop reason, none, or a number only Python spells.
+enum Pick<'a> {
+    Nothing,
+    Found(Cow<'a, str>),
+    Defer,
 }
 
 /// The `amazon-bedrock-invocationMetrics` object: its latencies, and whether it has any key
@@ -298,11 +321,12 @@ struct Part<'a> {
     invocation_metrics: Option<Metrics<'a>>,
     metadata: Option<Meta<'a>>,
     metrics: Option<Latency<'a>>,
-    delta: Option<Stops<'a>>,
-    message_stop: Option<Stops<'a>>,
+    delta: Option<StopReason<'a>>,
+    message_stop: Option<StopReasonCamel<'a>>,
     stops: Stops<'a>,
-    /// The first item of each stop list, when the list is non-empty and it is an object.
-    lists: [Option<Stops<'a>>; 4],
+    /// The stop reason of each stop list's first item, when the list is non-empty and
+    /// that item is an object.
+    lists: [Option<Pick<'a>>; 4],
     kind: Leaf<'a>,
     error: Option<ErrorBody<'a>>,
     aws_type: Leaf<'a>,
@@ -320,8 +344,8 @@ impl<'de> Fields<'de> for Part<'de> {
             }
             "metadata" => self.metadata = map.next_value_seed(obj::<Meta>(cfg))?,
             "metrics" => self.metrics = map.next_value_seed(obj::<Latency>(cfg))?,
-            "delta" => self.delta = map.next_value_seed(obj::<Stops>(cfg))?,
-            "messageStop" => self.message_stop = map.next_value_seed(obj::<Stops>(cfg))?,
+            "delta" => self.delta = map.next_value_seed(obj::<StopReason>(cfg))?,
+            "messageStop" => self.message_stop = map.next_value_seed(obj::<StopReasonCamel>(cfg))?,
             "stopReason" | "stop_reason" | "finish_reason" | "completionReason" | "finishReason" => {
                 self.stops.field(key, map, cfg)?
             }
@@ -350,21 +374,21 @@ struct FirstItem<'c> {
 }
 
 impl<'de> DeserializeSeed<'de> for FirstItem<'_> {
-    type Value = Option<Stops<'de>>;
+    type Value = Option<Pick<'de>>;
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
         d.deserialize_any(self)
     }
 }
 
 impl<'de> Visitor<'de> for FirstItem<'_> {
-    type Value = Option<Stops<'de>>;
+    type Value = Option<Pick<'de>>;
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
         f.write_str("a JSON value")
     }
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
         let first = seq.next_element_seed(obj::<Stops>(self.cfg))?.flatten();
         while seq.next_element::<IgnoredAny>()?.is_some() {}
-        Ok(first)
+        Ok(first.map(Stops::pick))
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
         while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
@@ -784,7 +808,7 @@ fn stream_stop<'b>(chunks: &'b [Option<Part>]) -> Result<Option<&'b str>, Defer>
         if let Some(found) = chunk.delta.as_ref().map(|d| py_str(&d.stop_reason)).transpose()?.flatten() {
             return Ok(Some(found));
         }
-        if let Some(found) = chunk.message_stop.as_ref().map(|m| py_str(&m.stop_reason_camel)).transpose()?.flatten() {
+        if let Some(found) = chunk.message_stop.as_ref().map(|m| py_str(&m.stop_reason)).transpose()?.flatten() {
             return Ok(Some(found));
         }
         if let Some(found) = body_stop(chunk)? {
@@ -801,10 +825,10 @@ fn body_stop<'b>(part: &'b Part) -> Result<Option<&'b str>, Defer> {
         }
     }
     for first in part.lists.iter().flatten() {
-        for leaf in first.in_order() {
-            if let Some(found) = py_str(leaf)? {
-                return Ok(Some(found));
-            }
+        match first {
+            Pick::Found(found) => return Ok(Some(found)),
+            Pick::Defer => return Err("a number where text is read"),
+            Pick::Nothing => {}
         }
     }
     Ok(None)
@@ -834,7 +858,7 @@ fn is_blank(line: &[u8]) -> bool {
 /// `\uD800`–`\uDFFF` escapes: orjson refuses a lone surrogate that serde_json would skip
 /// unread inside an ignored string, so a line holding one is the reference's.
 fn has_surrogate_escape(line: &[u8]) -> bool {
-    line.windows(3).any(|w| w[0] == b'\\' && w[1] == b'u' && matches!(w[2], b'd' | b'D'))
+    memchr::memmem::find_iter(line, b"\\u").any(|at| matches!(line.get(at + 2), Some(b'd' | b'D')))
 }
 
 fn parse_line<'a>(line: &'a [u8], cfg: &Config) -> Result<Record<'a>, Defer> {
@@ -969,7 +993,7 @@ pub fn decode_lines(body: &[u8], cfg: &Config) -> Result<RecordBatch, ArrowError
     let mut start = 0usize;
     let mut index = 0u32;
     while start < body.len() {
-        let end = memchr(b'\n', &body[start..]).map_or(body.len(), |i| start + i + 1);
+        let end = memchr::memchr(b'\n', &body[start..]).map_or(body.len(), |i| start + i + 1);
         let line = &body[start..end];
         cols.index.append_value(index);
         cols.offset.append_value(start as u64);
@@ -987,10 +1011,6 @@ pub fn decode_lines(body: &[u8], cfg: &Config) -> Result<RecordBatch, ArrowError
         start = end;
     }
     cols.finish(cfg)
-}
-
-fn memchr(needle: u8, haystack: &[u8]) -> Option<usize> {
-    haystack.iter().position(|b| *b == needle)
 }
 
 /// Why a gzip body is not inflated here (the reference's reader then reads it, and words
