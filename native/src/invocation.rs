@@ -1031,16 +1031,28 @@ impl fmt::Display for Inflate {
 }
 
 /// Every member of a gzip body, inflated, refusing more than `limit` bytes: the output
-/// buffer never grows past `limit + 1` bytes (reserved in steps, not from the header's
-/// claims).
+/// grows by doubling up to `limit`, never from the header's claims, so a refused body has
+/// held at most about one and a half times the bound.
 pub fn gunzip(body: &[u8], limit: usize) -> Result<Vec<u8>, Inflate> {
-    let mut out = Vec::with_capacity(limit.min(body.len().saturating_mul(4)).min(1 << 26));
-    let mut reader = flate2::read::MultiGzDecoder::new(body).take(limit as u64 + 1);
-    reader.read_to_end(&mut out).map_err(|e| Inflate::Damaged(e.to_string()))?;
-    if out.len() > limit {
-        return Err(Inflate::TooLarge(limit));
+    let mut reader = flate2::read::MultiGzDecoder::new(body);
+    let mut out: Vec<u8> = Vec::new();
+    let mut chunk = vec![0u8; 64 * 1024];
+    loop {
+        let n = match reader.read(&mut chunk) {
+            Ok(0) => return Ok(out),
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(Inflate::Damaged(e.to_string())),
+        };
+        if out.len() + n > limit {
+            return Err(Inflate::TooLarge(limit));
+        }
+        if out.capacity() - out.len() < n {
+            let want = (out.capacity().max(n) * 2).min(limit).max(out.len() + n);
+            out.reserve_exact(want - out.len());
+        }
+        out.extend_from_slice(&chunk[..n]);
     }
-    Ok(out)
 }
 
 #[cfg(test)]
