@@ -74,12 +74,11 @@ def build_span_batch_columns(
 
 
 def _frame(batch: pa.RecordBatch) -> pl.DataFrame:
-    frame = pl.from_arrow(pa.Table.from_batches([batch.drop_columns(["typed", "resource_attributes"])]))
+    frame = pl.from_arrow(pa.Table.from_batches([batch.drop_columns(["resource_attributes"])]))
     assert isinstance(frame, pl.DataFrame)
-    typed = batch.column("typed")
-    typed_frame = pl.DataFrame({PREFIX + f.name: pl.from_arrow(typed.field(i))
-                                for i, f in enumerate(typed.type)})
-    return frame.with_row_index("batch_row").hstack(typed_frame)
+    typed = [f.name for f in batch.schema.field("typed").type]
+    frame = frame.unnest("typed").rename({name: PREFIX + name for name in typed}) if typed else frame.drop("typed")
+    return frame.with_row_index("batch_row")
 
 
 def _with_reference(

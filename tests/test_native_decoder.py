@@ -449,8 +449,10 @@ def test_typed_columns_and_arrow_consumers() -> None:
 def test_a_json_typed_column_holds_the_value_as_the_attributes_column_writes_it() -> None:
     import pyarrow as pa
 
-    req = request(span(tid(7), sid(1), attrs={"a": "x \"q\"", "b": [1, "two"], "c": 2.5}),
-                  span(tid(7), sid(2), attrs={"a": 7, "b": True}))
+    first, second = span(tid(7), sid(1), attrs={}), span(tid(7), sid(2), attrs={})
+    first.attributes.extend(kvs({"a": "x \"q\"", "b": [1, "two"], "c": 2.5}))
+    second.attributes.extend(kvs({"a": 7, "b": True}))
+    req = request(first, second)
     decoder = native.native_decoder(LIMIT, otlp.DEFAULT_LIMITS, (("a", "json"), ("b", "json"), ("c", "json")))
     batch = pa.record_batch(decoder.decode_protobuf(req.SerializeToString()))
     assert batch.column("typed").to_pylist() == [
@@ -460,7 +462,7 @@ def test_a_json_typed_column_holds_the_value_as_the_attributes_column_writes_it(
 
 
 def test_a_typed_column_of_an_unknown_type_is_refused() -> None:
-    with pytest.raises(ValueError, match="typed: attribute 'k' has type 'date'; use string, int, float, bool or json"):
+    with pytest.raises(ValueError, match="typed: attribute 'k' has type 'date'; use string, int, float, bool, json or first<US>key<US>…"):
         native.native_decoder(LIMIT, otlp.DEFAULT_LIMITS, (("k", "date"),))
 
 
@@ -485,3 +487,15 @@ def test_the_crate_unit_tests_and_bounded_fuzz_run_pass() -> None:
 def test_doubles_are_parsed_correctly_rounded_as_python_parses_them(value: float) -> None:
     # serde_json's default float parser can be one ulp off; the crate turns on float_roundtrip
     same("json", _json_span(attributes=[{"key": "d", "value": {"doubleValue": value}}]))
+
+
+def test_a_first_of_column_holds_the_first_key_the_span_has_with_a_value() -> None:
+    import pyarrow as pa
+
+    first, second, third = (span(tid(7), sid(i), attrs={}) for i in (1, 2, 3))
+    first.attributes.extend(kvs({"b": "beta", "a": "alpha"}))
+    second.attributes.extend(kvs({"a": None, "b": 3}))  # a present but empty: skipped
+    req = request(first, second, third)
+    decoder = native.native_decoder(LIMIT, otlp.DEFAULT_LIMITS, (("ab", "first\x1fa\x1fb"),))
+    batch = pa.record_batch(decoder.decode_protobuf(req.SerializeToString()))
+    assert batch.column("typed").to_pylist() == [{"ab": '"alpha"'}, {"ab": "3"}, {"ab": None}]

@@ -25,7 +25,6 @@ differential test (tests/test_span_columns.py) holds both paths to identical tab
 from __future__ import annotations
 
 import functools
-import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -39,7 +38,6 @@ from outcrop.collector.normalize.attribution import (
     KeyPlan,
     ResourceAttribution,
     _json_splits,
-    attribute_text,
 )
 from outcrop.collector.normalize.otlp import CallFacts, _bare_llm_error, call_facts, is_llm_span
 from outcrop.core.records import ATTRIBUTION_FIELDS, SpanRecord
@@ -71,7 +69,6 @@ _CALL_KEYS = tuple(dict.fromkeys((
 _PLAIN_STRING = r'^"[!#-\[\]-~](?:[ !#-\[\]-~]*[!#-\[\]-~])?"$'
 _PLAIN_COUNT = r"^(?:0|[1-9][0-9]{0,17})$"  # an int64 the bound check can compare
 _PLAIN_NUMBER = r"^[0-9]+(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?$"  # non-negative JSON number
-_OPENLIT = re.escape(g.SCOPE_OPENLIT)
 
 
 def col(key: str) -> str:
@@ -80,13 +77,25 @@ def col(key: str) -> str:
 
 @functools.lru_cache(maxsize=16)
 def typed_keys(plan: KeyPlan) -> tuple[tuple[str, str], ...]:
-    """The typed columns to ask the native decoder for (all `json`): the keys the call
-    rules read, the attribution keys of `plan`, and each attribute that could be a
-    JSON object holding a dotted attribution key."""
-    attribution = [key for configured, fallback in plan for key in (*configured, *fallback)]
-    prefixes = [prefix for key in attribution for prefix, _ in _json_splits(key)]
-    keys = dict.fromkeys((*_CALL_KEYS, *attribution, *prefixes))
-    return tuple((key, "json") for key in keys)
+    """The typed columns to ask the native decoder for: the JSON text of each key the
+    call rules read and of each attribute that could be a JSON object holding a dotted
+    attribution key; and per attribution field, the first of its configured keys (and of
+    its producer fallbacks) the span holds."""
+    prefixes = _json_prefixes(plan)
+    keys: list[tuple[str, str]] = [(key, "json") for key in dict.fromkeys((*_CALL_KEYS, *prefixes))]
+    for field, (configured, fallback) in zip(ATTRIBUTION_FIELDS, plan, strict=True):
+        for name, group in ((_configured(field), configured), (_fallback(field), fallback)):
+            if group:
+                keys.append((name, "\x1f".join(("first", *group))))
+    return tuple(keys)
+
+
+def _configured(field: str) -> str:
+    return f"first:{field}"
+
+
+def _fallback(field: str) -> str:
+    return f"first:{field}:fallback"
 
 
 def _json_prefixes(plan: KeyPlan) -> tuple[str, ...]:
@@ -105,56 +114,41 @@ class Normalized:
     deferred: list[int]
 
 
-# -- reading JSON-text columns with the reference's rules ---------------------------------
+# -- reading JSON-text columns: the plain shapes, exactly as the reference reads them -------
 
 
-def _loads(text: str | None) -> Any:
-    return None if text is None else orjson.loads(text)
+def _plain(key: str) -> pl.Expr:
+    return pl.col(col(key)).str.contains(_PLAIN_STRING)
 
 
-def _read(raw: pl.Series, fast_pattern: str, fast: pl.Expr, slow: Callable[[Any], Any], dtype: Any) -> pl.Series:
-    """`slow(json.loads(v))` for every v, computed by `fast` where v matches `fast_pattern`
-    and by `slow` itself, once per distinct value, elsewhere. Absent values stay null."""
-    frame = pl.DataFrame({"v": raw})
-    is_fast = pl.col("v").str.contains(fast_pattern)
-    out = frame.select(pl.when(is_fast).then(fast).otherwise(None).cast(dtype).alias("v"), is_fast.alias("f"))
-    rest = raw.filter(~out["f"].fill_null(True) & raw.is_not_null()).unique()
-    if rest.len() == 0:
-        return out["v"]
-    mapping = {text: slow(orjson.loads(text)) for text in rest.to_list()}
-    slow_values = raw.replace_strict(mapping, default=None, return_dtype=dtype)
-    return out.select(pl.when(pl.col("f")).then(pl.col("v")).otherwise(slow_values)).to_series()
+def _inner(key: str) -> pl.Expr:
+    return pl.col(col(key)).str.slice(1, pl.col(col(key)).str.len_bytes() - 2)
 
 
-def texts(raw: pl.Series) -> pl.Series:
-    """`g.as_text` of each value."""
-    return _read(raw, _PLAIN_STRING, pl.col("v").str.slice(1, pl.col("v").str.len_bytes() - 2), g.as_text, pl.String)
+def _present(key: str) -> pl.Expr:
+    """`attrs.get(key) is not None`."""
+    return pl.col(col(key)).is_not_null() & (pl.col(col(key)) != "null")
 
 
-def attribution_texts(raw: pl.Series) -> pl.Series:
-    """`attribute_text` of each value (at most MAX_VALUE_CHARS, JSON-quoted text decoded)."""
-    def fast() -> pl.Expr:
-        inner = pl.col("v").str.slice(1, pl.col("v").str.len_bytes() - 2)
-        return pl.when(inner.str.len_bytes() <= MAX_VALUE_CHARS).then(inner)
-    return _read(raw, _PLAIN_STRING, fast(), attribute_text, pl.String)
+def _odd(key: str) -> pl.Expr:
+    """A value of a shape these expressions do not read: the reference must."""
+    return (_present(key) & ~_plain(key)).fill_null(False)
 
 
-def numbers(raw: pl.Series) -> pl.Series:
-    """`g.as_number` of each value: finite, non-negative."""
-    number = pl.col("v").cast(pl.Float64, strict=False)
-    return _read(raw, _PLAIN_NUMBER, pl.when(number < 1e300).then(number), g.as_number, pl.Float64)
+def _text(key: str) -> pl.Expr:
+    """`g.as_text` of a plain string (the string itself)."""
+    return pl.when(_plain(key)).then(_inner(key))
 
 
-def _first_present(frame: pl.DataFrame, keys: Sequence[str]) -> pl.Series:
+def _attribution_text(key: str) -> pl.Expr:
+    """`attribute_text` of a plain string: itself, when no longer than MAX_VALUE_CHARS."""
+    return pl.when(_plain(key) & (pl.col(col(key)).str.len_bytes() <= MAX_VALUE_CHARS + 2)).then(_inner(key))
+
+
+def _first_present(keys: Sequence[str]) -> pl.Expr:
     """The JSON text of the first key whose value is not null (`g.first_item`)."""
-    present = [pl.when(pl.col(col(k)) != "null").then(pl.col(col(k))) for k in keys]
-    return frame.select(pl.coalesce(present) if len(present) > 1 else present[0]).to_series()
-
-
-def _first_text(frame: pl.DataFrame, keys: Sequence[str]) -> pl.Series:
-    """`g.first_text`: the first key whose value reads as text."""
-    read = [texts(frame[col(k)]) for k in keys]
-    return pl.select(pl.coalesce(read)).to_series() if len(read) > 1 else read[0]
+    present = [pl.when(_present(k)).then(pl.col(col(k))) for k in keys]
+    return pl.coalesce(present) if len(present) > 1 else present[0]
 
 
 def _per_distinct(frame: pl.DataFrame, inputs: Sequence[str], fn: Callable[..., tuple[Any, ...]],
@@ -185,68 +179,85 @@ def normalize_columns(
 ) -> Normalized:
     """`frame`: one row per span with the batch's columns and the typed ones (`k:<key>`);
     `resources[i]` / `resource_own[i]`: resource i's attributes and what it states."""
-    n = frame.height
-    own = _own_attribution(frame, resource_own, plan)
-    deferred = _json_attribution(frame, plan)
-    is_llm = _is_llm(frame)
-    llm = is_llm & ~deferred
-    calls_frame = frame.with_row_index("row").filter(llm)
-    calls, refer = _calls(calls_frame, resources, max_tokens)
-    deferred_rows = sorted({*pl.Series(range(n)).filter(deferred).to_list(), *refer})
-    own = own.with_columns(is_llm=is_llm)
-    return Normalized(own=own, calls=calls, deferred=deferred_rows)
+    region_of = [orjson.dumps({k: r[k] for k in g.REGION if k in r}).decode() for r in resources]
+    per_resource = {
+        **{f"res:{i}:{side}": [r[i][side] for r in resource_own]
+           for i in range(len(ATTRIBUTION_FIELDS)) for side in (0, 1)},
+        "res:region": region_of,
+        "res:service": [g.as_text(r.get(g.SERVICE_NAME)) for r in resources],
+    }
+    frame = frame.hstack(pl.DataFrame(per_resource, schema=dict.fromkeys(per_resource, pl.String))[
+        frame["resource_index"]])
+    read = frame.lazy().select(_read_spans(plan)).collect()
+    is_llm = _per_distinct(read, [col(k) for k in _KIND_KEYS] + ["model_or_tokens", "scope_name", "error_name"],
+                           _decide_llm, {"is_llm": pl.Boolean})["is_llm"]
+    own = read.select(f"own_{f}" for f in ATTRIBUTION_FIELDS).with_columns(is_llm=is_llm)
+    calls_frame = frame.select(_CALL_READS).with_row_index("row").filter(is_llm & ~read["defer"])
+    calls, refer = _calls(calls_frame, max_tokens)
+    deferred = sorted({*read.with_row_index("row").filter("defer")["row"].to_list(), *refer})
+    return Normalized(own=own, calls=calls, deferred=deferred)
 
 
-def _own_attribution(frame: pl.DataFrame, resource_own: Sequence[ResourceAttribution], plan: KeyPlan) -> pl.DataFrame:
-    """`attribution.stated_attribution` per span: configured keys on the span, then on the
-    resource, then the producer fallbacks on the span, then on the resource."""
-    index = frame["resource_index"]
-    columns: dict[str, pl.Series] = {}
-    for i, (field, (configured, fallback)) in enumerate(zip(ATTRIBUTION_FIELDS, plan, strict=True)):
-        configured_res = pl.Series([r[i][0] for r in resource_own], dtype=pl.String).gather(index)
-        fallback_res = pl.Series([r[i][1] for r in resource_own], dtype=pl.String).gather(index)
-        chain = [attribution_texts(frame[col(k)]) for k in configured]
-        chain.append(configured_res)
-        chain += [attribution_texts(frame[col(k)]) for k in fallback]
-        chain.append(fallback_res)
-        columns[f"own_{field}"] = pl.select(pl.coalesce(chain)).to_series().alias(f"own_{field}")
-    return pl.DataFrame(columns)
-
-
-def _json_attribution(frame: pl.DataFrame, plan: KeyPlan) -> pl.Series:
-    """Rows where an attribute that may be a JSON object holding an attribution field is
-    a string with a brace in it: `attribution._json_field` decides those."""
-    checks = [pl.col(col(k)).str.starts_with('"') & pl.col(col(k)).str.contains("{", literal=True)
-              for k in _json_prefixes(plan)]
-    if not checks:
-        return pl.Series([False] * frame.height)
-    return frame.select(pl.any_horizontal(checks).fill_null(False)).to_series()
-
-
-def _is_llm(frame: pl.DataFrame) -> pl.Series:
-    """`otlp.is_llm_span`, or a bare LLM error span (`otlp._bare_llm_error`), per span."""
-    present = [pl.col(col(k)).is_not_null() & (pl.col(col(k)) != "null") for k in _MODEL_OR_TOKENS]
-    inputs = frame.select(
+@functools.lru_cache(maxsize=16)
+def _read_spans(plan: KeyPlan) -> list[pl.Expr]:
+    """What every span needs read: its attribution, whether to defer it, and the inputs
+    of the LLM-span test."""
+    return [
+        *_own_attribution(plan),
+        _deferred_attribution(plan).alias("defer"),
         *[pl.col(col(k)) for k in _KIND_KEYS],
-        pl.any_horizontal(present).alias("model_or_tokens"),
+        pl.any_horizontal([_present(k) for k in _MODEL_OR_TOKENS]).fill_null(False).alias("model_or_tokens"),
         pl.col("scope_name"),
         # the name matters only for an error span of an LLM instrumentation's scope
         pl.when(pl.col("status_code") == "error").then(pl.col("name")).alias("error_name"),
-    )
+    ]
 
-    def decide(*values: Any) -> tuple[bool]:
-        *kind, model_or_tokens, scope, error_name = values
-        attrs = _attrs(_KIND_KEYS, kind)
-        if model_or_tokens:
-            attrs[_MODEL_OR_TOKENS[0]] = "present"
-        if is_llm_span("", attrs):
-            return (True,)
-        if error_name is None:
-            return (False,)
-        bare = SpanRecord("", "", None, error_name, "", 0, 0, "error", None, {}, {}, scope_name=scope)
-        return (_bare_llm_error(bare),)
 
-    return _per_distinct(inputs, inputs.columns, decide, {"is_llm": pl.Boolean})["is_llm"]
+def _own_attribution(plan: KeyPlan) -> list[pl.Expr]:
+    """`attribution.stated_attribution` per span: configured keys on the span, then on the
+    resource (`res:<i>:0`), then the producer fallbacks on the span, then on the resource
+    (`res:<i>:1`). The first key a span holds decides when its value is a plain string
+    (`_deferred_attribution` sends the rest to the reference)."""
+    out = []
+    for i, (field, (configured, fallback)) in enumerate(zip(ATTRIBUTION_FIELDS, plan, strict=True)):
+        chain = []
+        if configured:
+            chain.append(_attribution_text(_configured(field)))
+        chain.append(pl.col(f"res:{i}:0"))
+        if fallback:
+            chain.append(_attribution_text(_fallback(field)))
+        chain.append(pl.col(f"res:{i}:1"))
+        out.append(pl.coalesce(chain).alias(f"own_{field}"))
+    return out
+
+
+def _deferred_attribution(plan: KeyPlan) -> pl.Expr:
+    """Spans whose attribution the reference must read: the first key a span holds for a
+    field has a value that is no plain string of at most MAX_VALUE_CHARS (the reference
+    would then try the next key), or an attribute that may be a JSON object holding a
+    dotted key is a string with a brace in it (`attribution._json_field` decides those)."""
+    checks = []
+    for field, (configured, fallback) in zip(ATTRIBUTION_FIELDS, plan, strict=True):
+        for name, group in ((_configured(field), configured), (_fallback(field), fallback)):
+            if group:
+                checks.append(pl.col(col(name)).is_not_null() & _attribution_text(name).is_null())
+    checks += [pl.col(col(k)).str.contains("{", literal=True) for k in _json_prefixes(plan)]
+    return pl.any_horizontal(checks).fill_null(False)
+
+
+@functools.lru_cache(maxsize=4096)
+def _decide_llm(*values: Any) -> tuple[bool]:
+    """`otlp.is_llm_span`, or a bare LLM error span (`otlp._bare_llm_error`)."""
+    *kind, model_or_tokens, scope, error_name = values
+    attrs = _attrs(_KIND_KEYS, kind)
+    if model_or_tokens:
+        attrs[_MODEL_OR_TOKENS[0]] = "present"
+    if is_llm_span("", attrs):
+        return (True,)
+    if error_name is None:
+        return (False,)
+    bare = SpanRecord("", "", None, error_name, "", 0, 0, "error", None, {}, {}, scope_name=scope)
+    return (_bare_llm_error(bare),)
 
 
 _FACT_FIELDS = {
@@ -257,61 +268,82 @@ _FACT_FIELDS = {
 }
 
 
-def _facts(frame: pl.DataFrame, resources: Sequence[Mapping[str, Any]]) -> pl.DataFrame:
-    """`otlp.call_facts` per call, computed once per distinct input."""
-    region_of = [{k: r[k] for k in g.REGION if k in r} for r in resources]
-    failed = pl.col("status_code") == "error"
-    inputs = frame.select(
-        pl.col("name"), pl.col("scope_name"), pl.col("status_code"),
-        pl.when(failed).then(pl.col("status_message")).alias("status_message"),
-        pl.col("resource_index"), *[pl.col(col(k)) for k in _FACT_KEYS],
-    )
-
-    def facts(name: str, scope: str | None, status: str, message: str | None, resource: int,
-              *values: str | None) -> tuple[Any, ...]:
-        found: CallFacts = call_facts(name, scope, status, message, [], _attrs(_FACT_KEYS, values),
-                                      region_of[resource])
-        return tuple(getattr(found, f) for f in _FACT_FIELDS)
-
-    return _per_distinct(inputs, inputs.columns, facts, _FACT_FIELDS)
+def _facts(frame: pl.DataFrame) -> pl.DataFrame:
+    """`otlp.call_facts` per call, computed once per distinct input (failed calls and
+    calls with events are deferred, so neither a status message nor events matter)."""
+    inputs = ["name", "scope_name", "status_code", "res:region", *(col(k) for k in _FACT_KEYS)]
+    return _per_distinct(frame, inputs, _call_facts, _FACT_FIELDS)
 
 
-def _calls(frame: pl.DataFrame, resources: Sequence[Mapping[str, Any]], max_tokens: int
-           ) -> tuple[pl.DataFrame, list[int]]:
+@functools.lru_cache(maxsize=4096)
+def _call_facts(name: str, scope: str | None, status: str, region: str, *values: str | None) -> tuple[Any, ...]:
+    """The facts of one distinct input; remembered, since a fleet's calls repeat a few."""
+    found: CallFacts = call_facts(name, scope, status, None, [], _attrs(_FACT_KEYS, values), orjson.loads(region))
+    return tuple(getattr(found, f) for f in _FACT_FIELDS)
+
+
+def _calls(frame: pl.DataFrame, max_tokens: int) -> tuple[pl.DataFrame, list[int]]:
     """The call rows of LLM spans; and the rows the reference must read instead."""
     if frame.height == 0:
         return pl.DataFrame(), []
-    tokens = {name: _first_present(frame, keys) for name, keys in _TOKEN_GROUPS.items()}
-    plain = [t.is_null() | (t.str.contains(_PLAIN_COUNT) & (t.cast(pl.Int64, strict=False) <= max_tokens))
-             for t in tokens.values()]
-    refer = ~pl.select(pl.all_horizontal(plain)).to_series()
-    refer = refer | frame["events"].is_not_null() | (frame["status_code"] == "error")
-    for key in _DEFER_KEYS:
-        refer = refer | frame[col(key)].is_not_null()
-    referred = frame["row"].filter(refer).to_list()
-    keep = ~refer
-    frame = frame.filter(keep)
-    if frame.height == 0:
+    texts, checks = _call_inputs(max_tokens)
+    read = frame.lazy().select(*_CALL_CARRIED, *texts).with_columns(checks).collect()
+    referred = read.filter("refer")["row"].to_list()
+    read = read.filter(~pl.col("refer"))
+    if read.height == 0:
         return pl.DataFrame(), referred
-    counts = pl.DataFrame({name: t.filter(keep).cast(pl.Int64, strict=False) for name, t in tokens.items()})
-    facts = _facts(frame, resources)
-    strands = facts["scope"].str.starts_with(g.SCOPE_STRANDS)
-    ttft_strands = numbers(_first_present(frame, g.TTFT_MILLISECONDS_STRANDS))
-    ttft_seconds = numbers(_first_present(frame, g.TTFT_SECONDS))
-    service = [g.as_text(r.get(g.SERVICE_NAME)) for r in resources]
-    base = pl.DataFrame({
-        "row": frame["row"],
-        "call_id": frame["trace_id"] + frame["span_id"],
-        "trace_id": frame["trace_id"], "span_id": frame["span_id"],
-        "start_ns": frame["start_ns"], "end_ns": frame["end_ns"],
-        "request_id": _first_text(frame, g.REQUEST_ID),
-        "ttft_raw": pl.select(pl.when(strands).then(ttft_strands).otherwise(ttft_seconds * 1000.0)).to_series(),
-        "strands": strands,
-        "openlit": facts["scope"].str.starts_with(g.SCOPE_OPENLIT),
-        "service_name": pl.Series(service, dtype=pl.String).gather(frame["resource_index"]),
-    }).hstack(counts).hstack(facts)
-    return base.lazy().with_columns(_usage()).with_columns(_ttlt()).with_columns(_stream()).with_columns(
-        _latency()).with_columns(_otps()).select(_CALL_COLUMNS).collect(), referred
+    calls = read.hstack(_facts(read)).lazy().with_columns(_call_values()).with_columns(_usage()).with_columns(
+        _ttlt()).with_columns(_stream()).with_columns(_latency()).with_columns(_otps()).select(_CALL_COLUMNS)
+    return calls.collect(), referred
+
+
+# The columns the call rules read: everything else of a span stays behind.
+_CALL_CARRIED = ["row", "trace_id", "span_id", "start_ns", "end_ns", "name", "scope_name", "status_code",
+                 "res:region", "res:service", *(col(k) for k in dict.fromkeys((*_FACT_KEYS, *g.REQUEST_ID)))]
+_CALL_READS = [c for c in _CALL_CARRIED if c != "row"] + ["events"] + [
+    col(k) for k in dict.fromkeys((*(k for keys in _TOKEN_GROUPS.values() for k in keys), *_TTFT_KEYS, *_DEFER_KEYS))
+    if col(k) not in _CALL_CARRIED]
+
+
+@functools.lru_cache(maxsize=16)
+def _call_inputs(max_tokens: int) -> tuple[list[pl.Expr], pl.Expr]:
+    """The counts' and TTFT's texts; then `refer`: the calls the reference must read."""
+    texts = [_first_present(keys).alias("t_" + name) for name, keys in _TOKEN_GROUPS.items()]
+    texts += [_first_present(g.TTFT_MILLISECONDS_STRANDS).alias("ttft_ms_text"),
+              _first_present(g.TTFT_SECONDS).alias("ttft_s_text"),
+              pl.any_horizontal([_odd(k) for k in g.REQUEST_ID]).alias("odd_request_id"),
+              pl.any_horizontal([pl.col(col(k)).is_not_null() for k in _DEFER_KEYS]).alias("deferred_keys"),
+              pl.col("events").is_not_null().alias("has_events")]
+    tokens = [pl.col("t_" + n) for n in _TOKEN_GROUPS]
+    plain_tokens = [t.is_null() | (t.str.contains(_PLAIN_COUNT) & (t.cast(pl.Int64, strict=False) <= max_tokens))
+                    for t in tokens]
+    numbers = [pl.col(c) for c in ("ttft_ms_text", "ttft_s_text")]
+    plain_numbers = [t.is_null() | t.str.contains(_PLAIN_NUMBER) for t in numbers]
+    refer = (
+        ~pl.all_horizontal(plain_tokens).fill_null(False) | ~pl.all_horizontal(plain_numbers).fill_null(False)
+        | pl.col("odd_request_id") | pl.col("has_events") | (pl.col("status_code") == "error")
+        | pl.col("deferred_keys")
+    )
+    return texts, refer.alias("refer")
+
+
+@functools.lru_cache(maxsize=1)
+def _call_values() -> list[pl.Expr]:
+    strands = pl.col("scope").str.starts_with(g.SCOPE_STRANDS)
+    as_number = {}
+    for text in ("ttft_ms_text", "ttft_s_text"):
+        number = pl.col(text).cast(pl.Float64, strict=False)
+        as_number[text] = pl.when(number < 1e300).then(number)  # g.as_number: finite
+    return [
+        (pl.col("trace_id") + pl.col("span_id")).alias("call_id"),
+        pl.coalesce([_text(k) for k in g.REQUEST_ID]).alias("request_id"),
+        *[pl.col("t_" + n).cast(pl.Int64, strict=False).alias(n) for n in _TOKEN_GROUPS],
+        pl.when(strands).then(as_number["ttft_ms_text"]).otherwise(as_number["ttft_s_text"] * 1000.0)
+        .alias("ttft_raw"),
+        strands.alias("strands"),
+        pl.col("scope").str.starts_with(g.SCOPE_OPENLIT).alias("openlit"),
+        pl.col("res:service").alias("service_name"),
+    ]
 
 
 def _usage() -> list[pl.Expr]:

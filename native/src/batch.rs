@@ -11,7 +11,7 @@ use crate::span::SpanRow;
 use crate::value::{attrs_json, events_json, write_val, Attrs, Val};
 
 /// The Arrow type a typed attribute column takes; a value of another type is null there.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Typed {
     Str,
     Int,
@@ -21,6 +21,10 @@ pub enum Typed {
     /// empty value); null when the key is absent. Python reads such a column with the
     /// reference's own value rules, so no convention or coercion lives here.
     Json,
+    /// `first<US>k1<US>k2…` (US: the unit separator, U+001F): the JSON text of the first
+    /// of these keys the span holds with a non-null value; null when it holds none. The
+    /// column's name is the name given with it.
+    First(Vec<String>),
 }
 
 impl Typed {
@@ -31,17 +35,20 @@ impl Typed {
             "float" => Some(Typed::Float),
             "bool" => Some(Typed::Bool),
             "json" => Some(Typed::Json),
-            _ => None,
+            _ => {
+                let mut parts = name.split('\u{1f}');
+                (parts.next() == Some("first")).then(|| Typed::First(parts.map(str::to_owned).collect()))
+            }
         }
     }
 
-    fn data_type(self) -> DataType {
+    fn data_type(&self) -> DataType {
         match self {
             Typed::Str => DataType::Utf8,
             Typed::Int => DataType::Int64,
             Typed::Float => DataType::Float64,
             Typed::Bool => DataType::Boolean,
-            Typed::Json => DataType::Utf8,
+            Typed::Json | Typed::First(_) => DataType::Utf8,
         }
     }
 }
@@ -79,7 +86,7 @@ fn strings<'a>(rows: &'a [SpanRow], f: impl Fn(&'a SpanRow) -> Option<&'a str>) 
     Arc::new(rows.iter().map(f).collect::<StringArray>())
 }
 
-fn typed_column(rows: &[SpanRow], key: &str, typed: Typed) -> ArrayRef {
+fn typed_column(rows: &[SpanRow], key: &str, typed: &Typed) -> ArrayRef {
     let get = |r: &SpanRow| r.attributes.get(key).cloned();
     match typed {
         Typed::Str => {
@@ -109,6 +116,25 @@ fn typed_column(rows: &[SpanRow], key: &str, typed: Typed) -> ArrayRef {
                     Some(Val::Float(f)) => b.append_value(*f),
                     Some(Val::Int(i)) => b.append_value(*i as f64),
                     _ => b.append_null(),
+                }
+            }
+            Arc::new(b.finish())
+        }
+        Typed::First(keys) => {
+            let mut b = StringBuilder::with_capacity(rows.len(), rows.len() * 8);
+            let mut text = String::new();
+            for r in rows {
+                let found = keys.iter().find_map(|k| match r.attributes.get(k.as_str()) {
+                    None | Some(Val::Null) => None,
+                    Some(v) => Some(v),
+                });
+                match found {
+                    Some(v) => {
+                        text.clear();
+                        write_val(&mut text, v);
+                        b.append_value(&text);
+                    }
+                    None => b.append_null(),
                 }
             }
             Arc::new(b.finish())
@@ -146,7 +172,7 @@ pub fn build(rows: &[SpanRow], resources: &[Attrs], typed: &[(String, Typed)]) -
     let resource_index = Int32Array::from_iter_values(rows.iter().map(|r| r.resource));
     let resource_text: StringArray = resources.iter().map(|a| Some(attrs_json(a))).collect();
     let resource_attributes = DictionaryArray::<Int32Type>::try_new(resource_index.clone(), Arc::new(resource_text))?;
-    let typed_arrays: Vec<ArrayRef> = typed.iter().map(|(k, t)| typed_column(rows, k, *t)).collect();
+    let typed_arrays: Vec<ArrayRef> = typed.iter().map(|(k, t)| typed_column(rows, k, t)).collect();
     let typed_fields: Fields = typed.iter().map(|(k, t)| field(k, t.data_type(), true)).collect();
     let typed_struct = if typed.is_empty() {
         StructArray::new_empty_fields(rows.len(), None)

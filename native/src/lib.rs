@@ -46,7 +46,7 @@ impl Decoder {
         for (key, kind) in typed {
             let Some(t) = Typed::parse(&kind) else {
                 return Err(PyValueError::new_err(format!(
-                    "typed: attribute '{key}' has type '{kind}'; use string, int, float, bool or json")));
+                    "typed: attribute '{key}' has type '{kind}'; use string, int, float, bool, json or first<US>key<US>…")));
             };
             if columns.iter().any(|(k, _): &(String, Typed)| *k == key) {
                 return Err(PyValueError::new_err(format!("typed: attribute '{key}' is named twice")));
