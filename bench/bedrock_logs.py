@@ -156,7 +156,7 @@ def reader_path(paths: list[Path], native: bool) -> int:
             batch, uri = Batch(), str(path)
             for number, raw in read_lines(stream):
                 if native:
-                    reader.queue_line(batch, raw or b"", number)
+                    reader.queue_line(batch, raw or b"", uri, number)
                 else:
                     reader.add_line(batch, raw or b"", uri, number)
                 reader.budget.spent()

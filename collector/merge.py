@@ -62,7 +62,7 @@ def store_bedrock_table(con: duckdb.DuckDBPyConnection, calls: pa.Table, now: da
     table = table.append_column("ingested_at", pa.array([now] * table.num_rows, pa.timestamp("us")))
     _upsert_invocations(con, table)
     merge_request_ids(con, table.column("request_id").to_pylist(), now)
-    return table.num_rows
+    return int(table.num_rows)
 
 
 def _upsert_invocations(con: duckdb.DuckDBPyConnection, table: pa.Table) -> None:

@@ -69,7 +69,7 @@ def run(lines: list[bytes], native: bool, keys: AttributionSettings = KEYS,
     batch = Batch()
     for number, raw in enumerate(lines, start=1):
         if native:
-            reader.queue_line(batch, raw, number)
+            reader.queue_line(batch, raw, LOCATION, number)
         else:
             reader.add_line(batch, raw, LOCATION, number)
     if native:
@@ -299,3 +299,17 @@ VALID = st.tuples(RECORDS, st.text(min_size=1, max_size=8), st.integers(0, 2 * 1
 @given(st.lists(VALID, min_size=1, max_size=6))
 def test_generated_records_give_the_same_calls(records: list[dict[str, Any]]) -> None:
     assert_same([json.dumps(r, ensure_ascii=False).encode() + b"\n" for r in records])
+
+
+def test_the_native_queue_is_decoded_once_it_holds_a_longest_line() -> None:
+    from outcrop.collector.receivers.bedrock_files import NATIVE_CHUNK_BYTES
+
+    reader = LogReader("bedrock_s3", KEYS, ProfileResolver(PROFILES, KEYS, None))
+    batch = Batch()
+    padding = b"x" * (NATIVE_CHUNK_BYTES // 2)
+    for number in (1, 2, 3):
+        line = b'{"requestId": "q%d", "timestamp": 0, "inputBodyJson": "%s"}\n' % (number, padding)
+        reader.queue_line(batch, line, LOCATION, number)
+    # the second line passed the bound: two decoded, the third still queued
+    assert ([n for n, _ in batch.queued], sum(f.height for f in batch.frames)) == ([3], 2)
+    assert batch.lines == 3

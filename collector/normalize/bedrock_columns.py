@@ -83,7 +83,7 @@ def _with_attribution(frame: pl.DataFrame, keys: AttributionSettings) -> pl.Data
                               workflow=pl.coalesce("workflow", "profile_workflow"))
 
 
-def _call_columns(location: str) -> list[pl.Expr]:
+def _call_columns(location: str) -> list[pl.Expr | str]:
     op = pl.col("operation")
     # bedrock._fill_body: streamed by operation, or by a stream's invocation metrics.
     streaming = (pl.when(pl.col("body_streamed")).then(True)

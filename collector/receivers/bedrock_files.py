@@ -65,6 +65,9 @@ BATCH_LINES = 5_000
 # Bedrock moves bodies over 100 KB to S3, so real lines are small; a longer line is
 # damage, and reading it whole would be unbounded memory.
 MAX_LINE_BYTES = 8 * 1024 * 1024
+# Lines queued for one native decode: at most BATCH_LINES, and decoded as soon as they
+# pass this many bytes, so the queue never holds much more than one longest line.
+NATIVE_CHUNK_BYTES = MAX_LINE_BYTES
 EXCERPT_CHARS = 200
 # A JSON object with one of these is a (possibly broken) invocation-log record.
 RECORD_KEYS = ("schemaType", "requestId", "modelId")
@@ -96,6 +99,7 @@ class Batch:
     # and the lines queued for the next native decode: (number, bytes).
     frames: list[pl.DataFrame] = field(default_factory=list)
     queued: list[tuple[int, bytes]] = field(default_factory=list)
+    queued_bytes: int = 0
 
     @property
     def records(self) -> int:
@@ -145,18 +149,22 @@ class LogReader:
             return
         self._add_parsed(batch, obj, raw, location, line)
 
-    def queue_line(self, batch: Batch, raw: bytes, line: int) -> None:
-        """Count a line as read now; decode it with the others queued at `settle`."""
+    def queue_line(self, batch: Batch, raw: bytes, location: str, line: int) -> None:
+        """Count a line as read now; decode it with the others queued at `settle`, which
+        runs here once the queue passes NATIVE_CHUNK_BYTES."""
         batch.lines += 1
         self.budget.bytes += len(raw)
         batch.queued.append((line, raw))
+        batch.queued_bytes += len(raw)
+        if batch.queued_bytes >= NATIVE_CHUNK_BYTES:
+            self.settle(batch, location)
 
     def settle(self, batch: Batch, location: str) -> None:
         """Decode the queued lines natively; the deferred ones take the per-line path,
         and the calls of both join `batch.frames` in line order."""
         if not batch.queued:
             return
-        queued, batch.queued = batch.queued, []
+        queued, batch.queued, batch.queued_bytes = batch.queued, [], 0
         rows = invocation_native.decode_lines(self.native, b"".join(raw for _, raw in queued))
         ok = pc.equal(rows.column("status"), "ok")
         frames = []
@@ -377,7 +385,7 @@ def ingest_lines(
     for number, raw in lines:
         last = number
         if native and isinstance(raw, bytes):
-            reader.queue_line(batch, raw, number)
+            reader.queue_line(batch, raw, location, number)
         else:
             reader.settle(batch, location)  # keeps the errors in line order
             if raw is None:
