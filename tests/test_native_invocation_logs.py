@@ -313,3 +313,58 @@ def test_the_native_queue_is_decoded_once_it_holds_a_longest_line() -> None:
     # the second line passed the bound: two decoded, the third still queued
     assert ([n for n, _ in batch.queued], sum(f.height for f in batch.frames)) == ([3], 2)
     assert batch.lines == 3
+
+
+def ingested_file(folder: Path, name: str, data: bytes, native: bool) -> dict[str, Any]:
+    """One local file read through one path (`ingest_file`), and the tables after it."""
+    from outcrop.collector.receivers.bedrock_files import ingest_file
+
+    folder.mkdir()
+    (folder / name).write_bytes(data)
+    store = Store.open(str(folder / "db.duckdb"))
+    try:
+        reader = LogReader("bedrock_files", KEYS, ProfileResolver(PROFILES, KEYS, None))
+        if not native:
+            reader.native = None
+        with reader.combined_writes():
+            totals = ingest_file(reader, store, folder / name, NOW)
+        tables = {table: store.query(f"SELECT * EXCLUDE ({skip}) FROM {table} ORDER BY ALL").to_pylist()
+                  for table, skip in (("bedrock_invocations", "ingested_at, source_uri"),
+                                      ("ingest_errors", "seen_at, location"),
+                                      ("bedrock_log_objects", "updated_at, uri, mtime_ns"))}
+        return {"totals": totals, **tables}
+    finally:
+        store.close()
+
+
+def test_a_gzip_file_inflated_natively_is_stored_as_gzip_reads_it(tmp_path: Path) -> None:
+    plain = b"".join(compact(p) for p in GOLDEN) + b"{broken\n" + b"\n" + b'{"requestId": "last", "timestamp": 5}'
+    native = ingested_file(tmp_path / "n", "a.json.gz", gzip.compress(plain), True)
+    assert native == ingested_file(tmp_path / "p", "a.json.gz", gzip.compress(plain), False)
+    assert native["totals"] == {"lines": len(GOLDEN) + 3, "records": len(GOLDEN) + 1, "errors": 1}
+
+
+def test_a_damaged_gzip_file_gets_the_reference_error(tmp_path: Path) -> None:
+    damaged = gzip.compress(b"".join(compact(p) for p in GOLDEN))[:-30]
+    native = ingested_file(tmp_path / "n", "a.json.gz", damaged, True)
+    assert native == ingested_file(tmp_path / "p", "a.json.gz", damaged, False)
+    assert native["ingest_errors"][0]["reason"].startswith("unreadable gzip: ")
+
+
+def test_a_gzip_body_past_the_native_bound_is_read_as_it_goes(monkeypatch: pytest.MonkeyPatch) -> None:
+    import io
+
+    from outcrop.collector.receivers import bedrock_files
+
+    plain = b"".join(compact(p) for p in GOLDEN)
+    reader = LogReader("bedrock_s3", KEYS, ProfileResolver(PROFILES, KEYS, None))
+    monkeypatch.setattr(bedrock_files, "NATIVE_GZIP_BYTES", 64)
+    body = gzip.compress(plain)
+    # listed as small but larger when read: the bytes read first and the rest, by GzipFile
+    with bedrock_files.gzip_lines(reader, io.BytesIO(body), size=10) as lines:
+        assert isinstance(lines, gzip.GzipFile) and lines.read() == plain
+    with bedrock_files.gzip_lines(reader, io.BytesIO(body), size=len(body)) as lines:
+        assert isinstance(lines, gzip.GzipFile) and lines.read() == plain
+    monkeypatch.setattr(bedrock_files, "NATIVE_GZIP_BYTES", len(body))
+    with bedrock_files.gzip_lines(reader, io.BytesIO(body), size=len(body)) as lines:
+        assert isinstance(lines, io.BytesIO) and lines.read() == plain

@@ -59,3 +59,11 @@ def decode_gzip(native: Any, body: bytes, max_decompressed: int) -> pa.RecordBat
     bytes; None when it is larger or damaged (the reference's reader then reads it)."""
     outcome = native.decode_gzip(body, max_decompressed)
     return None if outcome.deferred is not None else pa.record_batch(outcome)
+
+
+def inflate(native: Any, body: bytes, max_decompressed: int) -> bytes | None:
+    """A gzip body inflated in the crate (every member), refusing more than
+    `max_decompressed` bytes before holding more than about 1.5 times that; None when it
+    is larger or damaged (the reference's gzip reader then reads it, wording any damage)."""
+    plain: bytes | None = native.inflate(body, max_decompressed)
+    return plain

@@ -25,6 +25,7 @@ The budget, progress and batching still count every line as it is read.
 from __future__ import annotations
 
 import gzip
+import io
 import logging
 import os
 import zlib
@@ -68,6 +69,11 @@ MAX_LINE_BYTES = 8 * 1024 * 1024
 # Lines queued for one native decode: at most BATCH_LINES, and decoded as soon as they
 # pass this many bytes, so the queue never holds much more than one longest line.
 NATIVE_CHUNK_BYTES = MAX_LINE_BYTES
+# A gzip body up to NATIVE_GZIP_BYTES is inflated natively in one piece, to at most
+# NATIVE_INFLATED_BYTES (Bedrock's files are far smaller); a larger one is read line by
+# line by GzipFile, as without the module.
+NATIVE_GZIP_BYTES = 16 * 1024 * 1024
+NATIVE_INFLATED_BYTES = 64 * 1024 * 1024
 EXCERPT_CHARS = 200
 # A JSON object with one of these is a (possibly broken) invocation-log record.
 RECORD_KEYS = ("schemaType", "requestId", "modelId")
@@ -518,7 +524,7 @@ def _ingest_open(reader: LogReader, store: Store, path: Path, stream: IO[bytes],
     skip = state.line_offset if state is not None and same else 0
     progress = object_progress(uri, info.st_size, info.st_mtime_ns, None, now)
     if gzipped:
-        return _ingest_gzip(reader, store, uri, stream, skip, now, progress)
+        return _ingest_gzip(reader, store, uri, stream, skip, now, progress, info.st_size)
     document = _document(stream, info) if path.name.endswith(".json") else None
     if document is None:
         return _ingest_growing(reader, store, uri, stream, info, state, now)
@@ -527,11 +533,43 @@ def _ingest_open(reader: LogReader, store: Store, path: Path, stream: IO[bytes],
     return ingest_lines(reader, store, uri, items, now, progress, first=skip)
 
 
+def gzip_lines(reader: LogReader, stream: IO[bytes], size: int | None) -> gzip.GzipFile | io.BytesIO:
+    """The decompressed lines of a gzip body: inflated natively in one piece when the
+    module is built and the body is small enough, else read as it goes by GzipFile, which
+    also reads a body the native inflater refuses, so damage is worded as before."""
+    if reader.native is None or size is None or size > NATIVE_GZIP_BYTES:
+        return gzip.GzipFile(fileobj=stream)
+    body = stream.read(NATIVE_GZIP_BYTES + 1)
+    if len(body) > NATIVE_GZIP_BYTES:  # larger than when it was listed
+        return gzip.GzipFile(fileobj=io.BufferedReader(_Chained(body, stream)))
+    plain = invocation_native.inflate(reader.native, body, NATIVE_INFLATED_BYTES)
+    return io.BytesIO(plain) if plain is not None else gzip.GzipFile(fileobj=io.BytesIO(body))
+
+
+class _Chained(io.RawIOBase):
+    """Bytes already read, then the rest of the stream they came from."""
+
+    def __init__(self, head: bytes, rest: IO[bytes]) -> None:
+        self._head, self._rest = memoryview(head), rest
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        if self._head:
+            n = min(len(buffer), len(self._head))
+            buffer[:n], self._head = self._head[:n], self._head[n:]
+            return n
+        data = self._rest.read(len(buffer))
+        buffer[:len(data)] = data
+        return len(data)
+
+
 def _ingest_gzip(reader: LogReader, store: Store, uri: str, stream: IO[bytes], skip: int,
-                 now: datetime, progress: ProgressFactory) -> dict[str, int]:
+                 now: datetime, progress: ProgressFactory, size: int) -> dict[str, int]:
     """An immutable gzip file, resumed after its first `skip` lines."""
     try:
-        with gzip.GzipFile(fileobj=stream) as lines:
+        with gzip_lines(reader, stream, size) as lines:
             return ingest_lines(reader, store, uri, read_lines(lines, skip), now, progress, first=skip)
     except (gzip.BadGzipFile, EOFError, zlib.error) as exc:
         # A damaged archive: keep what was read, record it, and leave it until it changes,

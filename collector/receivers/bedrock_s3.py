@@ -26,6 +26,7 @@ from outcrop.collector.receivers.bedrock_files import (
     ObjectState,
     Progress,
     ProgressFactory,
+    gzip_lines,
     ingest_lines,
     object_progress,
     read_lines,
@@ -146,13 +147,14 @@ def _ingest_root(reader: LogReader, store: Store, s3: Any, bucket: str, root: st
             object_progress(uri, int(item.get("Size", 0)), None, etag, now),
             name, hour_of(root, item["Key"]), now,
         )
-        done = _ingest_object(reader, store, s3, bucket, item["Key"], skip, now, progress)
+        done = _ingest_object(reader, store, s3, bucket, item["Key"], int(item.get("Size", 0)), skip,
+                              now, progress)
         totals["objects"] += 1
         for key, value in done.items():
             totals[key] += value
 
 
-def _ingest_object(reader: LogReader, store: Store, s3: Any, bucket: str, key: str,
+def _ingest_object(reader: LogReader, store: Store, s3: Any, bucket: str, key: str, size: int,
                    skip: int, now: datetime, progress: ProgressFactory) -> dict[str, int]:
     uri = f"s3://{bucket}/{key}"
     try:
@@ -160,8 +162,8 @@ def _ingest_object(reader: LogReader, store: Store, s3: Any, bucket: str, key: s
     except Exception as exc:
         raise classify_error(exc, uri) from exc
     with body:
-        stream = gzip.GzipFile(fileobj=body) if key.endswith(".gz") else body
         try:
+            stream = gzip_lines(reader, body, size) if key.endswith(".gz") else body
             return ingest_lines(reader, store, uri, read_lines(stream, skip), now, progress)
         except (OSError, EOFError) as exc:
             # A damaged archive: keep what was read, record it, and do not retry forever.

@@ -1,7 +1,8 @@
 //! The Python face of `invocation`: `InvocationDecoder(max_tokens, max_line_bytes,
 //! metadata)` with `decode_lines(body)` and `decode_gzip(body, max_decompressed)`, each
 //! returning an `InvocationBatch` that Python takes over through the Arrow PyCapsule
-//! interface without a copy (`pyarrow.record_batch(batch)`).
+//! interface without a copy (`pyarrow.record_batch(batch)`), and `inflate(body,
+//! max_decompressed)` for a reader that splits the lines itself.
 
 use arrow_array::ffi::to_ffi;
 use arrow_array::ffi_stream::FFI_ArrowArrayStream;
@@ -9,7 +10,7 @@ use arrow_array::{Array, RecordBatch, RecordBatchIterator, StructArray};
 use arrow_schema::ffi::FFI_ArrowSchema;
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
-use pyo3::types::PyCapsule;
+use pyo3::types::{PyBytes, PyCapsule};
 
 use crate::invocation::{decode_lines, gunzip, schema, Config};
 
@@ -46,6 +47,14 @@ impl InvocationDecoder {
             Ok(batch) => Ok(InvocationBatch { batch: Some(batch.map_err(arrow_error)?), deferred: None }),
             Err(why) => Ok(InvocationBatch { batch: None, deferred: Some(why.to_string()) }),
         }
+    }
+
+    /// The gzip `body` inflated (every member), or None when it would pass
+    /// `max_decompressed` bytes or is damaged: the reference's gzip reader then reads it
+    /// line by line and words any damage itself.
+    fn inflate<'py>(&self, py: Python<'py>, body: &[u8], max_decompressed: usize) -> Option<Bound<'py, PyBytes>> {
+        let plain = py.detach(|| gunzip(body, max_decompressed)).ok()?;
+        Some(PyBytes::new(py, &plain))
     }
 
     fn __arrow_c_schema__<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyCapsule>> {
