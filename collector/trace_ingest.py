@@ -18,8 +18,8 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 from outcrop.collector.decode import Decoded
 from outcrop.collector.normalize.attribution import key_plan
 from outcrop.collector.normalize.columns import typed_keys
-from outcrop.collector.span_batch import SpanBatch, SpanWrite, WriteOutcome, build_span_batch
-from outcrop.collector.span_columns import build_span_batch_columns
+from outcrop.collector.span_batch import SpanWrite, WriteOutcome, build_span_batch
+from outcrop.collector.span_columns import SpanColumns, SpanColumnsWrite
 from outcrop.core.errors import Unauthorized
 from outcrop.core.settings import Settings
 from outcrop.core.sql import load_sql
@@ -85,13 +85,18 @@ class TraceIngest:
         answer: spans refused by the decoder, by normalisation or by the writer are
         counted there (OTLP partial success), never acknowledged as stored."""
         now = self._clock()
-        build = build_span_batch if decoded.batch is None else build_span_batch_columns
-        batch = build(
-            decoded.records if decoded.batch is None else decoded.batch,
-            self._settings.attribution, bound_tenant=sender.tenant, received_at=now,
-            max_tokens=self._settings.ingest.max_tokens_per_call, sender_key=sender.key_id,
-        )
-        written = self._store.submit(SpanWrite(batch, now))
+        rejected, errors = decoded.rejected, list(decoded.errors)
+        if decoded.batch is not None:  # normalised by the writer, with the rest of its commit group
+            written = self._store.submit(SpanColumnsWrite(SpanColumns(
+                decoded.batch, self._settings.attribution, sender.tenant, now,
+                self._settings.ingest.max_tokens_per_call, sender.key_id), now))
+        else:
+            batch = build_span_batch(
+                decoded.records, self._settings.attribution, bound_tenant=sender.tenant, received_at=now,
+                max_tokens=self._settings.ingest.max_tokens_per_call, sender_key=sender.key_id,
+            )
+            rejected, errors = rejected + batch.rejected, errors + batch.errors
+            written = self._store.submit(SpanWrite(batch, now))
         answer: Future[Accepted] = Future()
 
         def settle(done: Future[WriteOutcome]) -> None:
@@ -99,7 +104,7 @@ class TraceIngest:
             if exc is not None:
                 answer.set_exception(exc)
                 return
-            accepted = _accepted(decoded, batch, done.result())
+            accepted = _accepted(rejected, errors, done.result())
             if accepted.rejected:
                 self._record_rejections(accepted, now)
             answer.set_result(accepted)
@@ -129,8 +134,9 @@ def export_response(result: Accepted) -> ExportTraceServiceResponse:
     return response
 
 
-def _accepted(decoded: Decoded, batch: SpanBatch, outcome: WriteOutcome) -> Accepted:
-    """One answer from the three places a span can be refused: decode, normalise, write."""
-    rejected = decoded.rejected + batch.rejected + outcome.refused
-    errors = [*decoded.errors, *batch.errors, *outcome.errors][:5]
+def _accepted(rejected: int, errors: list[str], outcome: WriteOutcome) -> Accepted:
+    """One answer from the three places a span can be refused: decode, normalise, write
+    (the column-wise normaliser runs in the writer, so its refusals are in `outcome`)."""
+    rejected += outcome.refused
+    errors = [*errors, *outcome.errors][:5]
     return Accepted(outcome.stored, rejected, "; ".join(errors))

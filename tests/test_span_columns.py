@@ -184,3 +184,24 @@ def test_a_span_with_an_implausible_count_is_refused_alone_with_the_reference_me
     assert got.errors == ["span 0000000000000002 rejected: gen_ai.usage.input_tokens = 1000000000000 is not a "
                           "plausible token count for one call (0 to 100,000,000, ingest.max_tokens_per_call)"]
     assert_same(want, got)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(bodies=st.lists(payloads(), min_size=2, max_size=4), tenants=st.lists(st.sampled_from([None, "t1", "t2"]),
+                                                                             min_size=4, max_size=4))
+def test_requests_normalised_together_give_each_its_own_rows(bodies: list[bytes], tenants: list[str | None]) -> None:
+    """A commit group's requests (here sharing traces and span ids, with different bound
+    tenants and receive times) come out as if each had been built alone."""
+    from outcrop.collector.span_columns import SpanColumns, build_span_batches
+
+    bodies = [b for b in bodies if not otlp.decode_protobuf(b, LIMIT).rejected]
+    requests, wants = [], []
+    for i, body in enumerate(bodies):
+        received = NOW.replace(second=i)
+        records = otlp.decode_protobuf(body, LIMIT).records
+        wants.append(build_span_batch(records, KEYS, bound_tenant=tenants[i], received_at=received,
+                                      max_tokens=MAX_TOKENS, sender_key=f"k{i}"))
+        batch = native.decode_protobuf_batch(body, LIMIT, otlp.DEFAULT_LIMITS, typed_keys(key_plan(KEYS))).batch
+        requests.append(SpanColumns(batch, KEYS, tenants[i], received, MAX_TOKENS, f"k{i}"))
+    for want, got in zip(wants, build_span_batches(requests), strict=True):
+        assert_same(want, got)

@@ -154,12 +154,14 @@ def _first_present(keys: Sequence[str]) -> pl.Expr:
 def _per_distinct(frame: pl.DataFrame, inputs: Sequence[str], fn: Callable[..., tuple[Any, ...]],
                   outputs: Mapping[str, Any]) -> pl.DataFrame:
     """`fn(*row)` for each distinct combination of `inputs`, as columns `outputs`, in the
-    frame's row order."""
-    distinct = frame.select(inputs).unique(maintain_order=True)
-    results = [fn(*row) for row in distinct.iter_rows()]
-    table = distinct.hstack(pl.DataFrame(results, schema=dict(outputs), orient="row"))
-    joined = frame.select(inputs).join(table, on=list(inputs), how="left", nulls_equal=True, maintain_order="left")
-    return joined.select(list(outputs))
+    frame's row order. Rows are grouped by the dense rank of their inputs (equal inputs,
+    equal rank); `fn` sees the first row of each group."""
+    group = frame.select(pl.struct(list(inputs)).rank("dense").cast(pl.Int64) - 1).to_series()
+    first = group.arg_unique()  # the first row of each group, in row order
+    by_group: list[tuple[Any, ...]] = [()] * len(first)
+    for rank, row in zip(group.gather(first).to_list(), frame.select(inputs)[first].iter_rows(), strict=True):
+        by_group[rank] = fn(*row)
+    return pl.DataFrame(by_group, schema=dict(outputs), orient="row")[group]
 
 
 def _attrs(keys: Sequence[str], values: Sequence[str | None]) -> dict[str, Any]:
@@ -177,7 +179,8 @@ def normalize_columns(
     plan: KeyPlan,
     max_tokens: int,
 ) -> Normalized:
-    """`frame`: one row per span with the batch's columns and the typed ones (`k:<key>`);
+    """`frame`: one row per span with the batch's columns, the typed ones (`k:<key>`) and
+    `request` (which request of a commit group the span came in);
     `resources[i]` / `resource_own[i]`: resource i's attributes and what it states."""
     region_of = [orjson.dumps({k: r[k] for k in g.REGION if k in r}).decode() for r in resources]
     per_resource = {
@@ -298,7 +301,7 @@ def _calls(frame: pl.DataFrame, max_tokens: int) -> tuple[pl.DataFrame, list[int
 
 
 # The columns the call rules read: everything else of a span stays behind.
-_CALL_CARRIED = ["row", "trace_id", "span_id", "start_ns", "end_ns", "name", "scope_name", "status_code",
+_CALL_CARRIED = ["row", "request", "trace_id", "span_id", "start_ns", "end_ns", "name", "scope_name", "status_code",
                  "res:region", "res:service", *(col(k) for k in dict.fromkeys((*_FACT_KEYS, *g.REQUEST_ID)))]
 _CALL_READS = [c for c in _CALL_CARRIED if c != "row"] + ["events"] + [
     col(k) for k in dict.fromkeys((*(k for keys in _TOKEN_GROUPS.values() for k in keys), *_TTFT_KEYS, *_DEFER_KEYS))
@@ -405,7 +408,8 @@ def _otps() -> pl.Expr:
 
 
 _CALL_COLUMNS = [
-    "row", "call_id", "trace_id", "span_id", "start_ns", "request_id", "operation", "provider", "request_model",
+    "row", "request", "call_id", "trace_id", "span_id", "start_ns", "request_id", "operation", "provider",
+    "request_model",
     "response_model", "model", "region", "inference_profile", "input_tokens", "cache_read_tokens",
     "cache_write_tokens", "output_tokens", "reasoning_tokens", "streaming", "ttft_ms", "ttlt_ms", "otps",
     "status", "error_type", "finish_reason", "service_name",
