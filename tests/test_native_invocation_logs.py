@@ -368,3 +368,27 @@ def test_a_gzip_body_past_the_native_bound_is_read_as_it_goes(monkeypatch: pytes
     monkeypatch.setattr(bedrock_files, "NATIVE_GZIP_BYTES", len(body))
     with bedrock_files.gzip_lines(reader, io.BytesIO(body), size=len(body)) as lines:
         assert isinstance(lines, io.BytesIO) and lines.read() == plain
+
+
+def test_progress_counts_the_records_read_as_the_per_record_path_does(tmp_path: Path) -> None:
+    from outcrop.collector.receivers.bedrock_files import ingest_path
+
+    first = b'{"requestId": "r", "timestamp": 0}\n'
+    lines = [first, first, b"{broken\n", *(compact(p) for p in GOLDEN)]
+    reports = {}
+    for native in (True, False):
+        folder = tmp_path / str(native)
+        (folder / "logs").mkdir(parents=True)
+        (folder / "logs" / "a.jsonl").write_bytes(b"".join(lines))
+        store = Store.open(str(folder / "db.duckdb"))
+        reader = LogReader("bedrock_files", KEYS, ProfileResolver(PROFILES, KEYS, None))
+        if not native:
+            reader.native = None
+        seen: list[Any] = []
+        try:
+            ingest_path(reader, store, folder / "logs", NOW, on_progress=seen.append)
+        finally:
+            store.close()
+        reports[native] = [(p.files_done, p.records, p.errors) for p in seen]
+    assert reports[True] == reports[False]
+    assert reports[True][-1] == (1, len(GOLDEN) + 2, 1)  # a request id read twice counts twice, as before

@@ -297,7 +297,7 @@ class LogReader:
         uris = [uri for batch, _ in parts for uri in batch.uris]
         errors = [error for batch, _ in parts for error in batch.errors]
         table = _native_table(parts)
-        records = len(calls) if table is None else table.num_rows
+        records = sum(batch.records for batch, _ in parts)
 
         def write(con: duckdb.DuckDBPyConnection) -> int:
             stored = 0
