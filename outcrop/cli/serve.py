@@ -17,6 +17,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from outcrop.collector.decode import decoder_name
     from outcrop.server import serve
 
     overrides = {k: v for k, v in (("host", args.host), ("http_port", args.http_port),
@@ -28,5 +29,5 @@ def run(args: argparse.Namespace) -> int:
         settings = settings.model_copy(update={"server": server})
     serve(settings, args.db, on_ready=lambda s: print(
         f"outcrop serving {args.db}: OTLP/HTTP {s.settings.server.host}:{s.ports.http}, "
-        f"OTLP/gRPC :{s.ports.grpc}, API :{s.ports.api}", flush=True))
+        f"OTLP/gRPC :{s.ports.grpc}, API :{s.ports.api}; OTLP decoder: {decoder_name()}", flush=True))
     return 0
