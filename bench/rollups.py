@@ -1,4 +1,4 @@
-"""Benchmark: full and incremental rollups, and the report queries over 30 days.
+"""Benchmark: full and incremental rollups, re-pricing, and the report queries over 30 days.
 
 Generates N synthetic llm_calls over 30 days in DuckDB SQL, pinned to one core
 (sched_setaffinity + SET threads=1), and prints each timing with its ratio to an in-run
@@ -23,7 +23,7 @@ import duckdb  # noqa: E402
 
 from outcrop.analytics.queries import run_query  # noqa: E402
 from outcrop.analytics.rollups import run_rollups  # noqa: E402
-from outcrop.core.settings import PricingSettings  # noqa: E402
+from outcrop.core.settings import PriceOverride, PricingSettings  # noqa: E402
 from outcrop.core.store.writer import apply_migrations  # noqa: E402
 
 START = datetime(2025, 1, 1)
@@ -111,6 +111,7 @@ def main() -> None:
     ).fetchone()
     print(f"rows: counts 1m/1h/1d, bins 1m/1d, tmr bins 1d, capacity 1m, peaks 1d: {sizes}")
     _incremental(con, settings, now, n, base)
+    _reprice(con, now, base)
     # capacity also by model,region: the quota view, which reads the small capacity table
     reports = [(k, ["tenant", "model"]) for k in KINDS] + [("capacity", ["model", "region"])]
     for kind, by in reports:
@@ -121,6 +122,31 @@ def main() -> None:
         took = timed(lambda k=kind, p=params: run_query(con, k, p), repeat=3)  # type: ignore[misc]
         print(f"report {kind:<8} over {DAYS} days by {','.join(by)}: {took * 1000:.1f} ms "
               f"(target <= 50 ms), ratio to baseline {took / base:.3f}x")  # fmt: skip
+
+
+def _reprice(con: duckdb.DuckDBPyConnection, now: datetime, base: float) -> None:
+    """A new price for the busiest model from day 15 on (its old price before): the time
+    from the rollup run that sees it to the `cost` report showing the new figure, which is
+    then checked against every call priced one by one (call_costs)."""
+    lo, hi = START, START + timedelta(days=DAYS)
+    params = {"from": lo, "to": hi, "by": ["model"]}
+
+    def model_cost() -> float:
+        rows = run_query(con, "cost", params).to_pylist()
+        return float(next(r["cost_usd"] for r in rows if r["model"] == MODELS[0]))
+
+    old = model_cost()
+    start = (START + timedelta(days=15)).date().isoformat()
+    price = PriceOverride(model=MODELS[0], input_per_mtok=2.0, output_per_mtok=9.0, valid_from=start)
+    started = time.perf_counter()
+    outcome = run_rollups(con, PricingSettings(overrides=(price,)), now + timedelta(minutes=2))
+    new = model_cost()
+    took = time.perf_counter() - started
+    exact = con.execute("SELECT sum(cost_usd) FROM call_costs(?, ?) WHERE model = ?", [lo, hi, MODELS[0]]).fetchone()
+    assert exact is not None and abs(new - exact[0]) < 0.01, (new, exact)
+    print(f"re-price: {MODELS[0]} from {start}, ${old:,.2f} -> ${new:,.2f} over {DAYS} days "
+          f"(per call ${exact[0]:,.2f}), {outcome.rows_written} rollup rows rewritten, visible in "
+          f"the cost report after {took:.2f} s (target <= 3 s), ratio to baseline {took / base:.2f}x")  # fmt: skip
 
 
 def _incremental(con: duckdb.DuckDBPyConnection, settings: PricingSettings, now: datetime, n: int, base: float) -> None:
