@@ -90,7 +90,9 @@ def _build_group(requests: Sequence[SpanColumns], plan: KeyPlan, max_tokens: int
         resources += [d if isinstance(d, dict) else {} for d in (orjson.loads(t) for t in texts)]
     frame = _frame(requests, offsets)
     # a later duplicate of a span in the same request is dropped (the reference keeps the first)
-    frame = frame.unique(subset=["request", "trace_id", "span_id"], keep="first", maintain_order=True)
+    first = frame.select(pl.struct("request", "trace_id", "span_id").is_first_distinct()).to_series()
+    if not first.all():  # rare: filtering copies every column
+        frame = frame.filter(first)
     resource_own = [resource_attribution(r, plan) for r in resources]
     norm = normalize_columns(frame, resources, resource_own, plan, max_tokens)
     own, calls, refused = _with_reference(requests, frame, norm, plan, resource_own, max_tokens)
