@@ -58,3 +58,13 @@ def test_the_dashboard_service_reads_the_collector_api(tmp_path: Path) -> None:
     # the collector's read API answers the Host name the dashboard uses
     assert "collector" in compose["services"]["collector"]["environment"]["OUTCROP_SERVER__ALLOWED_HOSTS"]
     assert '".[dashboard]"' in (ROOT / "Dockerfile").read_text()
+
+
+def test_the_image_builds_the_native_decoder_in_a_stage_of_its_own() -> None:
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    stages = [line for line in dockerfile.splitlines() if line.startswith("FROM ")]
+    assert stages == ["FROM rust:1-slim-bookworm AS native", "FROM python:3.11-slim"]
+    assert "maturin build --release" in dockerfile
+    assert "COPY --from=native /wheels /wheels" in dockerfile
+    # the crate's wheel holds only the module: installing it must not pull packages past the lock
+    assert "pip install --no-cache-dir --no-deps /wheels/*.whl" in dockerfile
