@@ -62,10 +62,17 @@ WITH g AS (
                      + coalesce(c.cache_write_tokens, 0) + coalesce(c.output_tokens, 0)) AS tokens,
                  sum(coalesce(c.input_tokens, 0)::HUGEINT + coalesce(c.cache_write_tokens, 0)
                      + round(coalesce(c.output_tokens, 0) * r.rate)::HUGEINT) AS quota_tokens
-          FROM rollup_counts_1m c JOIN g ON g.key_id = c.key_id
+          -- the minute's price-class rows of each key summed first, so a fractional rate
+          -- rounds the key's minute, as before the rows were split by price class
+          FROM (SELECT bucket, key_id, sum(requests) AS requests, sum(input_tokens) AS input_tokens,
+                       sum(cache_read_tokens) AS cache_read_tokens, sum(cache_write_tokens) AS cache_write_tokens,
+                       sum(output_tokens) AS output_tokens
+                FROM rollup_counts_1m
+                WHERE ($by_route OR $by_workflow OR $f_route IS NOT NULL OR $f_workflow IS NOT NULL)
+                  AND bucket >= $lo AND bucket < $hi
+                GROUP BY bucket, key_id) c
+          JOIN g ON g.key_id = c.key_id
           JOIN rollup_keys k ON k.key_id = c.key_id JOIN model_burndown() r ON r.model = k.model
-          WHERE ($by_route OR $by_workflow OR $f_route IS NOT NULL OR $f_workflow IS NOT NULL)
-            AND c.bucket >= $lo AND c.bucket < $hi
           GROUP BY ALL) m
     JOIN names n ON n.gid = m.gid
 ), peak AS (
