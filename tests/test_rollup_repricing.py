@@ -92,3 +92,26 @@ def test_a_price_changes_only_at_a_utc_midnight(when: str) -> None:
     with pytest.raises(ValidationError, match="valid_from"):
         PriceOverride.model_validate({**PRICE.model_dump(), "valid_from": when})
     assert PriceOverride.model_validate({**PRICE.model_dump(), "valid_from": "2025-03-02T00:00"})
+
+
+def test_a_price_class_first_seen_later_is_priced() -> None:
+    con = _db()
+    late = {"call_id": "late", "model": MODEL, "ts": DAY1 + timedelta(days=2, hours=20), "input_tokens": 1000,
+            "output_tokens": 100, "inference_profile": "eu.test.model-v1:0", "region": "eu-west-1"}  # fmt: skip
+    insert_calls(con, [late], NOW)  # type: ignore[arg-type]
+    outcome = run_rollups(con, SETTINGS, NOW + timedelta(minutes=1))
+    assert not outcome.repriced  # same prices: the rates grow by the new class alone
+    assert _cost(con, DAY1, NOW) == pytest.approx(6 * 0.003 + 0.0015)
+
+
+def test_rows_rolled_up_before_price_classes_are_rewritten_on_the_next_run() -> None:
+    con = _db()
+    # as migration 0009 leaves a store rolled up by the previous version: no price class,
+    # the cost fixed at rollup time, and no fingerprint of the commitments yet
+    for grain in ("1m", "1h", "1d"):
+        con.execute(f"UPDATE rollup_counts_{grain} SET price_class = NULL, provisioned_cost_usd = 1")  # type: ignore[attr-defined]
+    con.execute("DELETE FROM watermarks WHERE name = 'pricing.provisioned_fingerprint'")  # type: ignore[attr-defined]
+    assert _cost(con, DAY1, NOW) > 1  # the stored costs, until the rollup runs
+    outcome = run_rollups(con, SETTINGS, NOW)
+    assert outcome.rows_written > 0 and not outcome.repriced
+    assert _cost(con, DAY1, NOW) == pytest.approx(5 * 0.003 + 0.0015)
