@@ -420,8 +420,9 @@ impl<'de> Visitor<'de> for FirstItem<'_> {
 enum Body<'a> {
     #[default]
     Other,
-    Chunks(Vec<Option<Part<'a>>>),
-    Object(Part<'a>),
+    // boxed: a Part is large, and moved a few times on its way into the record
+    Chunks(Vec<Option<Box<Part<'a>>>>),
+    Object(Box<Part<'a>>),
 }
 
 struct BodySeed<'c> {
@@ -443,12 +444,12 @@ impl<'de> Visitor<'de> for BodySeed<'_> {
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Body<'de>, A::Error> {
         let mut chunks = Vec::new();
         while let Some(chunk) = seq.next_element_seed(obj::<Part>(self.cfg))? {
-            chunks.push(chunk);
+            chunks.push(chunk.map(Box::new));
         }
         Ok(Body::Chunks(chunks))
     }
     fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Body<'de>, A::Error> {
-        Ok(Body::Object(obj::<Part>(self.cfg).visit_map(map)?.unwrap_or_default()))
+        Ok(Body::Object(Box::new(obj::<Part>(self.cfg).visit_map(map)?.unwrap_or_default())))
     }
     fn visit_bool<E>(self, _: bool) -> Result<Body<'de>, E> {
         Ok(Body::Other)
@@ -794,7 +795,7 @@ fn body_facts<'b>(body: &'b Body) -> Result<BodyFacts<'b>, Defer> {
     Ok(facts)
 }
 
-fn stream_latency(chunks: &[Option<Part>]) -> Result<Option<f64>, Defer> {
+fn stream_latency(chunks: &[Option<Box<Part>>]) -> Result<Option<f64>, Defer> {
     for meta in chunks.iter().rev().flatten().filter_map(|c| c.metadata.as_ref()) {
         if meta.has_metrics {
             return py_float(meta.metrics.as_ref().map_or(&ABSENT, |m| &m.latency_ms));
@@ -803,7 +804,7 @@ fn stream_latency(chunks: &[Option<Part>]) -> Result<Option<f64>, Defer> {
     Ok(None)
 }
 
-fn stream_stop<'b>(chunks: &'b [Option<Part>]) -> Result<Option<&'b str>, Defer> {
+fn stream_stop<'b>(chunks: &'b [Option<Box<Part>>]) -> Result<Option<&'b str>, Defer> {
     for chunk in chunks.iter().rev().flatten() {
         if let Some(found) = chunk.delta.as_ref().map(|d| py_str(&d.stop_reason)).transpose()?.flatten() {
             return Ok(Some(found));
@@ -862,7 +863,7 @@ fn has_surrogate_escape(line: &[u8]) -> bool {
 }
 
 fn parse_line<'a>(line: &'a [u8], cfg: &Config) -> Result<Record<'a>, Defer> {
-    if std::str::from_utf8(line).is_err() || has_surrogate_escape(line) {
+    if !(line.is_ascii() || std::str::from_utf8(line).is_ok()) || has_surrogate_escape(line) {
         return Err("not decoded natively");
     }
     let mut de = serde_json::Deserializer::from_slice(line);
