@@ -205,9 +205,10 @@ def provisioned_fingerprint(settings: PricingSettings) -> str:
 def sync_prices(con: duckdb.DuckDBPyConnection, settings: PricingSettings, now: datetime) -> PriceSync:
     """Bring prices, provisioned_throughput and price_book in line with config.
 
-    Runs inside a store write. Says whether anything that affects cost changed (so that
-    the caller rebuilds the rates reads price with) and whether the Provisioned
-    Throughput commitments did (so that it rewrites every window). A store that never
+    Runs inside a store write. On a change it also rebuilds rollup_rates, the rates the
+    rollups are priced with when read, so that no read prices with the old ones. Says
+    whether anything that affects cost changed and whether the Provisioned Throughput
+    commitments did (so that the caller rewrites every window). A store that never
     recorded the commitments' fingerprint (rolled up before migration 0009) counts as
     changed, so its first run writes the rows with price classes.
     """
@@ -229,6 +230,10 @@ def sync_prices(con: duckdb.DuckDBPyConnection, settings: PricingSettings, now: 
             "global_multiplier": settings.global_multiplier,
         },
     )
+    # the rates reads price the rollups with follow price_book in the same transaction,
+    # whoever syncs (the rollup run adds a class's rates itself when it first sees one)
+    con.execute(load_sql("rollups/clear_rates.sql"))
+    con.execute(load_sql("rollups/insert_rates.sql"))
     watermarks.set(con, FINGERPRINT, digest, now)
     return PriceSync(changed=True, provisioned=provisioned)
 

@@ -52,7 +52,8 @@ DAY_STEPS: tuple[tuple[str, bool], ...] = (
 # holds that none is missing): the price sync, the newest write, marking the dirty hours
 # and days, their bounds, the keys and price classes, then for each grain the delete and
 # insert of every table, minutes before the hours and days summed from them; then the
-# rates reads price with (when prices or classes changed); last, the queue is cleared.
+# rates reads price with, when new classes came (the price sync rebuilds them when prices
+# change); last, the queue is cleared.
 RUN_ORDER: tuple[str, ...] = (
     "price_book", "newest_write", "mark_all_dirty", "mark_dirty_since", "mark_dirty_days",
     "dirty_bounds", "upsert_keys", "upsert_price_classes",
@@ -105,7 +106,7 @@ def run_rollups(
     old_until = watermarks.get_time(con, DAYS_UNTIL) or _EPOCH
     new_until = floor_to(now, DAY)
     con.execute(_sql("mark_dirty_days"), {"old_until": old_until, "new_until": new_until})
-    rows, window = _rewrite(con, prices.changed)
+    rows, window = _rewrite(con)
     con.execute(_sql("clear_dirty"))
     if newest is not None and newest[0] is not None:
         watermarks.set(con, WRITE_SEQ, str(newest[0]), now)
@@ -113,7 +114,7 @@ def run_rollups(
     return RollupOutcome(rows, window[0], window[1], prices.changed)
 
 
-def _rewrite(con: duckdb.DuckDBPyConnection, repriced: bool) -> tuple[int, tuple[datetime | None, datetime | None]]:
+def _rewrite(con: duckdb.DuckDBPyConnection) -> tuple[int, tuple[datetime | None, datetime | None]]:
     rows = 0
     new_classes = 0
     hours = _bounds(con, "hour", HOUR)
@@ -125,7 +126,7 @@ def _rewrite(con: duckdb.DuckDBPyConnection, repriced: bool) -> tuple[int, tuple
     days = _bounds(con, "day", DAY)
     if days is not None:
         rows += sum(_rewrite_table(con, table, days, counted) for table, counted in DAY_STEPS)
-    if repriced or new_classes:
+    if new_classes:  # a price change rebuilt them already (pricing.sync_prices)
         con.execute(_sql("clear_rates"))
         con.execute(_sql("insert_rates"))
     starts = [b[0] for b in (hours, days) if b is not None]

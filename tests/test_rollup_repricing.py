@@ -9,6 +9,7 @@ import pytest
 from pydantic import ValidationError
 from test_rollups_fixtures import fresh_db, insert_calls
 
+from outcrop.analytics.pricing import sync_prices
 from outcrop.analytics.queries import run_query
 from outcrop.analytics.rollups import run_rollups
 from outcrop.core.settings import PriceOverride, PricingSettings, ProvisionedThroughput
@@ -115,3 +116,10 @@ def test_rows_rolled_up_before_price_classes_are_rewritten_on_the_next_run() -> 
     outcome = run_rollups(con, SETTINGS, NOW)
     assert outcome.rows_written > 0 and not outcome.repriced
     assert _cost(con, DAY1, NOW) == pytest.approx(5 * 0.003 + 0.0015)
+
+
+def test_reads_follow_a_price_sync_whoever_runs_it() -> None:
+    con = _db()
+    dearer = PRICE.model_copy(update={"input_per_mtok": 4.0})  # 0.005 a call
+    assert sync_prices(con, SETTINGS.model_copy(update={"overrides": (dearer,)}), NOW).changed  # type: ignore[arg-type]
+    assert _cost(con, DAY1, NOW) == pytest.approx(5 * 0.005 + 0.0025)

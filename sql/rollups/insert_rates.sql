@@ -4,7 +4,8 @@
 -- rate. Cut at every boundary of either key's intervals, so one rate holds over each
 -- interval; price boundaries fall on whole UTC days (core/settings.py PriceOverride), so
 -- every rollup bucket lies inside one interval and reads price it by its start.
--- Runs after upsert_price_classes.sql and clear_rates.sql (when prices or classes changed).
+-- Runs after clear_rates.sql: in the price sync when prices changed (analytics/pricing.py),
+-- and in a rollup run after upsert_price_classes.sql when it added a class.
 -- params: none
 -- grain: price class x price interval
 INSERT INTO rollup_rates
