@@ -147,7 +147,7 @@ def native_parse(paths: list[Path]) -> int:
     for path in paths:
         rows = invocation_native.decode_gzip(decoder, path.read_bytes(), 1 << 30)
         assert rows is not None
-        n += normalize_rows(rows, range(1, rows.num_rows + 1), str(path), keys).height
+        n += normalize_rows(rows, range(1, rows.num_rows + 1), [str(path)] * rows.num_rows, keys).height
     return n
 
 
@@ -169,11 +169,16 @@ def reader_path(paths: list[Path], native: bool) -> int:
                     reader.add_line(batch, raw or b"", uri, number)
                 reader.budget.spent()
                 if batch.lines >= BATCH_LINES:
-                    reader.settle(batch, uri)
-                    n, batch = n + batch.records, Batch()
-            reader.settle(batch, uri)
-            n += batch.records
+                    n, batch = n + written(reader, batch, uri), Batch()
+            n += written(reader, batch, uri)
     return n
+
+
+def written(reader: LogReader, batch: Batch, uri: str) -> int:
+    """What a write would do before the store: decode what is queued, normalise."""
+    reader.settle(batch, uri)
+    reader.calls_frame([(batch, lambda con: None)])
+    return batch.records
 
 
 def full_path(folder: Path, db: str, native: bool = False) -> int:

@@ -34,17 +34,18 @@ CALL_COLUMNS: tuple[str, ...] = (
 )
 
 
-def normalize_rows(rows: pa.RecordBatch | pa.Table, lines: Sequence[int], location: str,
+def normalize_rows(rows: pa.RecordBatch | pa.Table, lines: Sequence[int], locations: Sequence[str],
                    keys: AttributionSettings, apply_profile: ApplyProfile | None = None) -> pl.DataFrame:
     """The calls of decoded rows whose status is `ok` (the caller keeps only those), in
-    their order, as CALL_COLUMNS and `line`; `lines[i]` is row i's line number, which
-    makes its `location:line` source URI."""
+    their order, as CALL_COLUMNS and `line`; row i was line `lines[i]` of `locations[i]`,
+    its `location:line` source URI."""
     frame = pl.from_arrow(rows)
     assert isinstance(frame, pl.DataFrame)
-    frame = frame.with_columns(pl.Series("line", lines, dtype=pl.Int64))
+    frame = frame.with_columns(pl.Series("line", lines, dtype=pl.Int64),
+                               pl.Series("location", locations, dtype=pl.String))
     frame = _with_models(frame, apply_profile)
     frame = _with_attribution(frame, keys)
-    return frame.select(*_call_columns(location), "line").select(*CALL_COLUMNS, "line")
+    return frame.select(*_call_columns(), "line").select(*CALL_COLUMNS, "line")
 
 
 def _with_models(frame: pl.DataFrame, apply_profile: ApplyProfile | None) -> pl.DataFrame:
@@ -83,7 +84,7 @@ def _with_attribution(frame: pl.DataFrame, keys: AttributionSettings) -> pl.Data
                               workflow=pl.coalesce("workflow", "profile_workflow"))
 
 
-def _call_columns(location: str) -> list[pl.Expr | str]:
+def _call_columns() -> list[pl.Expr | str]:
     op = pl.col("operation")
     # bedrock._fill_body: streamed by operation, or by a stream's invocation metrics.
     streaming = (pl.when(pl.col("body_streamed")).then(True)
@@ -114,7 +115,7 @@ def _call_columns(location: str) -> list[pl.Expr | str]:
          .when(error.is_not_null()).then(pl.lit("error")).otherwise(pl.lit("ok")).alias("status")),
         error.alias("error_type"),
         "finish_reason", "account_id", "identity_arn", "inference_region",
-        (pl.lit(f"{location}:") + pl.col("line").cast(pl.String)).alias("source_uri"),
+        (pl.col("location") + ":" + pl.col("line").cast(pl.String)).alias("source_uri"),
     ]
 
 

@@ -101,15 +101,18 @@ class Batch:
     uris: list[str] = field(default_factory=list)
     errors: list[LineError] = field(default_factory=list)
     lines: int = 0
-    # Natively decoded calls (bedrock_columns.CALL_COLUMNS and `line`), in reading order,
-    # and the lines queued for the next native decode: (number, bytes).
-    frames: list[pl.DataFrame] = field(default_factory=list)
+    call_lines: list[int] = field(default_factory=list)  # the line of each of `calls`
+    # Natively decoded rows of status ok, with their line numbers and location: normalised
+    # when written, all parts of a transaction at once (the normaliser's cost is per call,
+    # not per row, and Bedrock writes many small files). Then the lines queued for the
+    # next native decode: (number, bytes).
+    native: list[tuple[pa.RecordBatch, list[int], str]] = field(default_factory=list)
     queued: list[tuple[int, bytes]] = field(default_factory=list)
     queued_bytes: int = 0
 
     @property
     def records(self) -> int:
-        return len(self.calls) + sum(f.height for f in self.frames)
+        return len(self.calls) + sum(int(rows.num_rows) for rows, _, _ in self.native)
 
 
 class LogReader:
@@ -166,45 +169,44 @@ class LogReader:
             self.settle(batch, location)
 
     def settle(self, batch: Batch, location: str) -> None:
-        """Decode the queued lines natively; the deferred ones take the per-line path,
-        and the calls of both join `batch.frames` in line order."""
+        """Decode the queued lines natively: the rows decided there wait in `batch.native`,
+        the deferred lines take the per-line path now."""
         if not batch.queued:
             return
         queued, batch.queued, batch.queued_bytes = batch.queued, [], 0
         rows = invocation_native.decode_lines(self.native, b"".join(raw for _, raw in queued))
         ok = pc.equal(rows.column("status"), "ok")
-        frames = []
-        if rows.num_rows and pc.all(ok).as_py():
-            frames.append(normalize_rows(rows, [n for n, _ in queued], location, self._keys,
-                                         self._resolver.apply))
-        elif pc.any(ok).as_py():
+        if pc.all(ok).as_py():
+            batch.native.append((rows, [n for n, _ in queued], location))
+            return
+        if pc.any(ok).as_py():
             lines = [queued[i][0] for i in pc.indices_nonzero(ok).to_pylist()]
-            frames.append(normalize_rows(rows.filter(ok), lines, location, self._keys,
-                                         self._resolver.apply))
-        frames.extend(self._settle_deferred(batch, rows, ok, queued, location))
-        if len(frames) == 2:
-            frames = [pl.concat(frames, how="vertical_relaxed").sort("line", maintain_order=True)]
-        batch.frames.extend(frames)
-
-    def _settle_deferred(self, batch: Batch, rows: pa.RecordBatch, ok: pa.Array,
-                         queued: list[tuple[int, bytes]], location: str) -> list[pl.DataFrame]:
-        """The lines the native decoder left to the reference (blank ones are skipped, as
-        there): parsed one by one, their calls as one frame."""
+            batch.native.append((rows.filter(ok), lines, location))
         status = rows.column("status")
-        first, lines = len(batch.calls), []
         for i in pc.indices_nonzero(pc.invert(ok)).to_pylist():
-            if status[i].as_py() == "blank":
-                continue
-            line, raw = queued[i]  # deferred, or too_long: longer than a whole line may be
-            before = len(batch.calls)
-            self._add_raw(batch, raw, location, line)
-            if len(batch.calls) > before:
-                lines.append(line)
-        if not lines:
-            return []
-        frame = calls_frame(batch.calls[first:], batch.uris[first:], lines)
-        del batch.calls[first:], batch.uris[first:]
-        return [frame]
+            if status[i].as_py() != "blank":  # deferred, or too_long: longer than a line may be
+                line, raw = queued[i]
+                self._add_raw(batch, raw, location, line)
+
+    def calls_frame(self, parts: list[tuple[Batch, Progress]]) -> pl.DataFrame | None:
+        """Every part's calls in reading order (bedrock_columns.CALL_COLUMNS, `part`, `line`):
+        the native rows normalised in one pass, the per-record calls beside them; None
+        when no part was decoded natively."""
+        native = [(i, rows, lines, where) for i, (batch, _) in enumerate(parts)
+                  for rows, lines, where in batch.native]
+        if not native:
+            return None
+        table = pa.Table.from_batches([rows for _, rows, _, _ in native])
+        frames = [normalize_rows(
+            table, [n for _, _, lines, _ in native for n in lines],
+            [where for _, rows, _, where in native for _ in range(rows.num_rows)],
+            self._keys, self._resolver.apply,
+        ).with_columns(part=pl.Series([i for i, rows, _, _ in native for _ in range(rows.num_rows)],
+                                      dtype=pl.Int32))]
+        frames += [calls_frame(batch.calls, batch.uris, batch.call_lines).with_columns(part=pl.lit(i, pl.Int32))
+                   for i, (batch, _) in enumerate(parts) if batch.calls]
+        combined = pl.concat(frames, how="vertical_relaxed") if len(frames) > 1 else frames[0]
+        return combined.sort("part", "line", maintain_order=True)
 
     def add_decoded(self, batch: Batch, obj: Any, location: str, line: int) -> None:
         batch.lines += 1
@@ -226,6 +228,7 @@ class LogReader:
             self._resolver.apply(call)
         batch.calls.append(call)
         batch.uris.append(f"{location}:{line}")
+        batch.call_lines.append(line)
 
     def add_error(self, batch: Batch, location: str, line: int, reason: str,
                   excerpt: bytes | str | None = None) -> None:
@@ -291,13 +294,15 @@ class LogReader:
         """One transaction: every part's records and errors, then each part's progress."""
         if not parts:
             return 0
-        fresh = self._resolver.take_fresh()
         source = self.source
         calls = [call for batch, _ in parts for call in batch.calls]
         uris = [uri for batch, _ in parts for uri in batch.uris]
         errors = [error for batch, _ in parts for error in batch.errors]
-        table = _native_table(parts)
+        frame = self.calls_frame(parts)  # before take_fresh: it resolves profiles
+        table = None if frame is None else latest_per_request(frame).to_arrow(
+            compat_level=pl.CompatLevel.oldest())
         records = sum(batch.records for batch, _ in parts)
+        fresh = self._resolver.take_fresh()
 
         def write(con: duckdb.DuckDBPyConnection) -> int:
             stored = 0
@@ -315,20 +320,6 @@ class LogReader:
         if self.tracker is not None:
             self.tracker.batch_done(records, len(errors))
         return stored
-
-
-def _native_table(parts: list[tuple[Batch, Progress]]) -> Any:
-    """Every part's calls as one table, one row per request id (the last read), when some
-    part was decoded natively; None when none was (the per-record write then runs)."""
-    if not any(batch.frames for batch, _ in parts):
-        return None
-    frames = []
-    for batch, _ in parts:  # in reading order: the last row of a request id wins
-        frames.extend(batch.frames)
-        if batch.calls:
-            frames.append(calls_frame(batch.calls, batch.uris, [0] * len(batch.calls)))
-    combined = latest_per_request(pl.concat(frames, how="vertical_relaxed"))
-    return combined.to_arrow(compat_level=pl.CompatLevel.oldest())
 
 
 def record_line_errors(
