@@ -218,6 +218,10 @@ def small_files(tmp: Path, count: int, per_file: int) -> None:
                        str(tmp / "folder.duckdb"))
     print(f"ratio per-file/baseline: {each / base:.3f}   ratio folder/baseline: "
           f"{folder_run / base:.3f}   folder/per-file: {folder_run / each:.1f}x")
+    if invocation_native.AVAILABLE:
+        native = timed("the folder in one run, native decoder", full_path, folder,
+                       str(tmp / "native.duckdb"), True)
+        print(f"ratio native/per-record, the folder in one run: {native / folder_run:.2f}x")
 
 
 def native_side(folder: Path, paths: list[Path], tmp: Path, parse: float, full: float) -> None:
