@@ -1,5 +1,6 @@
 //! Span rows → one Arrow record batch (the schema docs/native.md describes).
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use arrow_array::builder::{BooleanBuilder, Float64Builder, Int64Builder, StringBuilder};
@@ -86,85 +87,101 @@ fn strings<'a>(rows: &'a [SpanRow], f: impl Fn(&'a SpanRow) -> Option<&'a str>) 
     Arc::new(rows.iter().map(f).collect::<StringArray>())
 }
 
-fn typed_column(rows: &[SpanRow], key: &str, typed: &Typed) -> ArrayRef {
-    let get = |r: &SpanRow| r.attributes.get(key).cloned();
-    match typed {
-        Typed::Str => {
-            let mut b = StringBuilder::with_capacity(rows.len(), rows.len() * 16);
-            for r in rows {
-                match r.attributes.get(key) {
+enum TypedBuilder {
+    Str(StringBuilder),
+    Int(Int64Builder),
+    Float(Float64Builder),
+    Bool(BooleanBuilder),
+    Text(StringBuilder), // json and first: the value's JSON text
+}
+
+/// All typed columns in one pass over each span's attributes: each attribute key is
+/// looked up once in an index of the keys the columns name, instead of each column
+/// looking up its key in every span (a span holds ~15 attributes; the columns name ~100).
+fn typed_columns(rows: &[SpanRow], typed: &[(String, Typed)]) -> Vec<ArrayRef> {
+    // key -> (column, rank among the column's keys)
+    let mut index: HashMap<&str, Vec<(usize, usize)>, foldhash::fast::RandomState> = HashMap::default();
+    for (column, (name, kind)) in typed.iter().enumerate() {
+        match kind {
+            Typed::First(keys) => {
+                for (rank, key) in keys.iter().enumerate() {
+                    index.entry(key.as_str()).or_default().push((column, rank));
+                }
+            }
+            _ => index.entry(name.as_str()).or_default().push((column, 0)),
+        }
+    }
+    let n = rows.len();
+    let mut builders: Vec<TypedBuilder> = typed
+        .iter()
+        .map(|(_, kind)| match kind {
+            Typed::Str => TypedBuilder::Str(StringBuilder::with_capacity(n, n * 8)),
+            Typed::Int => TypedBuilder::Int(Int64Builder::with_capacity(n)),
+            Typed::Float => TypedBuilder::Float(Float64Builder::with_capacity(n)),
+            Typed::Bool => TypedBuilder::Bool(BooleanBuilder::with_capacity(n)),
+            Typed::Json | Typed::First(_) => TypedBuilder::Text(StringBuilder::with_capacity(n, n * 4)),
+        })
+        .collect();
+    let mut chosen: Vec<Option<(usize, &Val)>> = vec![None; typed.len()];
+    let mut text = String::new();
+    for r in rows {
+        chosen.fill(None);
+        for (key, value) in r.attributes.iter() {
+            let Some(targets) = index.get(key.as_str()) else { continue };
+            for &(column, rank) in targets {
+                match &typed[column].1 {
+                    // the first key with a non-null value: the lowest rank present
+                    Typed::First(_) => {
+                        if !matches!(value, Val::Null) && chosen[column].is_none_or(|(best, _)| rank < best) {
+                            chosen[column] = Some((rank, value));
+                        }
+                    }
+                    _ => chosen[column] = Some((0, value)),
+                }
+            }
+        }
+        for (builder, picked) in builders.iter_mut().zip(chosen.iter()) {
+            let value = picked.map(|(_, v)| v);
+            match builder {
+                TypedBuilder::Str(b) => match value {
                     Some(Val::Str(s)) => b.append_value(s),
                     _ => b.append_null(),
-                }
-            }
-            Arc::new(b.finish())
-        }
-        Typed::Int => {
-            let mut b = Int64Builder::with_capacity(rows.len());
-            for r in rows {
-                match get(r) {
-                    Some(Val::Int(i)) => b.append_value(i),
+                },
+                TypedBuilder::Int(b) => match value {
+                    Some(Val::Int(i)) => b.append_value(*i),
                     _ => b.append_null(),
-                }
-            }
-            Arc::new(b.finish())
-        }
-        Typed::Float => {
-            let mut b = Float64Builder::with_capacity(rows.len());
-            for r in rows {
-                match r.attributes.get(key) {
+                },
+                TypedBuilder::Float(b) => match value {
                     Some(Val::Float(f)) => b.append_value(*f),
                     Some(Val::Int(i)) => b.append_value(*i as f64),
                     _ => b.append_null(),
-                }
-            }
-            Arc::new(b.finish())
-        }
-        Typed::First(keys) => {
-            let mut b = StringBuilder::with_capacity(rows.len(), rows.len() * 8);
-            let mut text = String::new();
-            for r in rows {
-                let found = keys.iter().find_map(|k| match r.attributes.get(k.as_str()) {
-                    None | Some(Val::Null) => None,
-                    Some(v) => Some(v),
-                });
-                match found {
-                    Some(v) => {
-                        text.clear();
-                        write_val(&mut text, v);
-                        b.append_value(&text);
-                    }
-                    None => b.append_null(),
-                }
-            }
-            Arc::new(b.finish())
-        }
-        Typed::Json => {
-            let mut b = StringBuilder::with_capacity(rows.len(), rows.len() * 8);
-            let mut text = String::new();
-            for r in rows {
-                match r.attributes.get(key) {
-                    Some(v) => {
-                        text.clear();
-                        write_val(&mut text, v);
-                        b.append_value(&text);
-                    }
-                    None => b.append_null(),
-                }
-            }
-            Arc::new(b.finish())
-        }
-        Typed::Bool => {
-            let mut b = BooleanBuilder::with_capacity(rows.len());
-            for r in rows {
-                match r.attributes.get(key) {
+                },
+                TypedBuilder::Bool(b) => match value {
                     Some(Val::Bool(v)) => b.append_value(*v),
                     _ => b.append_null(),
-                }
+                },
+                TypedBuilder::Text(b) => match value {
+                    Some(v) => {
+                        text.clear();
+                        write_val(&mut text, v);
+                        b.append_value(&text);
+                    }
+                    None => b.append_null(),
+                },
             }
-            Arc::new(b.finish())
         }
     }
+    builders
+        .into_iter()
+        .map(|b| -> ArrayRef {
+            match b {
+                TypedBuilder::Str(mut b) | TypedBuilder::Text(mut b) => Arc::new(b.finish()),
+                TypedBuilder::Int(mut b) => Arc::new(b.finish()),
+                TypedBuilder::Float(mut b) => Arc::new(b.finish()),
+                TypedBuilder::Bool(mut b) => Arc::new(b.finish()),
+            }
+        })
+        .collect()
 }
 
 pub fn build(rows: &[SpanRow], resources: &[Attrs], typed: &[(String, Typed)]) -> Result<RecordBatch, ArrowError> {
@@ -172,7 +189,7 @@ pub fn build(rows: &[SpanRow], resources: &[Attrs], typed: &[(String, Typed)]) -
     let resource_index = Int32Array::from_iter_values(rows.iter().map(|r| r.resource));
     let resource_text: StringArray = resources.iter().map(|a| Some(attrs_json(a))).collect();
     let resource_attributes = DictionaryArray::<Int32Type>::try_new(resource_index.clone(), Arc::new(resource_text))?;
-    let typed_arrays: Vec<ArrayRef> = typed.iter().map(|(k, t)| typed_column(rows, k, t)).collect();
+    let typed_arrays = typed_columns(rows, typed);
     let typed_fields: Fields = typed.iter().map(|(k, t)| field(k, t.data_type(), true)).collect();
     let typed_struct = if typed.is_empty() {
         StructArray::new_empty_fields(rows.len(), None)
