@@ -539,11 +539,13 @@ def main() -> None:
     parser.add_argument("--protocols", default="protobuf,json,grpc")
     parser.add_argument("--decoders", default="native,python")
     parser.add_argument("--connections", type=int, default=8)
+    parser.add_argument("--half-seconds", type=float, help="length of the half-load phase (default 60, quick 5)")
     args = parser.parse_args()
     if (os.cpu_count() or 1) < 2:
         sys.exit("needs two cores: one for the server, one for the load generator")
     plan = {"connections": args.connections, "warmup_s": 2.0 if args.quick else 3.0,
-            "full_s": 6.0 if args.quick else 20.0, "half_s": 5.0 if args.quick else 60.0}
+            "full_s": 6.0 if args.quick else 20.0,
+            "half_s": args.half_seconds or (5.0 if args.quick else 60.0)}
     ceiling_requests = 32 if args.quick else 96
     protocols, decoders = args.protocols.split(","), args.decoders.split(",")
     print(f"{os.cpu_count()} cores, {SPANS_PER_REQUEST} spans/request, {args.connections} connections, "

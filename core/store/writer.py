@@ -45,7 +45,7 @@ _MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 # threshold stays as a backstop should the checkpointer fall behind. Every commit still
 # syncs the WAL (durability is unchanged); only recovery after a crash replays more.
 CHECKPOINT_THRESHOLD = "1GB"
-CHECKPOINT_WAL_BYTES = 32 << 20
+CHECKPOINT_WAL_BYTES = 256 << 20
 CHECKPOINT_POLL_SECONDS = 0.25
 # Every connection, read-write included: no file but the database's own, no network, no
 # extension installed or loaded behind our back (the wheel links json, parquet and icu in),

@@ -4,13 +4,12 @@
 //! interface without a copy (`pyarrow.record_batch(batch)`), and `inflate(body,
 //! max_decompressed)` for a reader that splits the lines itself.
 
-use arrow_array::ffi::to_ffi;
-use arrow_array::ffi_stream::FFI_ArrowArrayStream;
-use arrow_array::{Array, RecordBatch, RecordBatchIterator, StructArray};
-use arrow_schema::ffi::FFI_ArrowSchema;
+use arrow_array::RecordBatch;
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyCapsule};
+
+use crate::capsule::{array_capsules, schema_capsule, stream_capsule};
 
 use crate::invocation::{decode_lines, gunzip, schema, Config};
 
@@ -74,11 +73,6 @@ struct InvocationBatch {
     deferred: Option<String>,
 }
 
-fn schema_capsule<'py>(py: Python<'py>, schema: &arrow_schema::Schema) -> PyResult<Bound<'py, PyCapsule>> {
-    let ffi = FFI_ArrowSchema::try_from(schema).map_err(|e| PyValueError::new_err(e.to_string()))?;
-    PyCapsule::new_with_value(py, ffi, c"arrow_schema")
-}
-
 impl InvocationBatch {
     fn batch(&self) -> PyResult<&RecordBatch> {
         self.batch.as_ref().ok_or_else(|| PyValueError::new_err("no batch: this body is for the reference reader (see deferred)"))
@@ -102,20 +96,14 @@ impl InvocationBatch {
     fn __arrow_c_array__<'py>(&self, py: Python<'py>, requested_schema: Option<Py<PyAny>>)
                               -> PyResult<(Bound<'py, PyCapsule>, Bound<'py, PyCapsule>)> {
         let _ = requested_schema;
-        let data = StructArray::from(self.batch()?.clone()).into_data();
-        let (array, schema) = to_ffi(&data).map_err(|e| PyValueError::new_err(e.to_string()))?;
-        Ok((PyCapsule::new_with_value(py, schema, c"arrow_schema")?,
-            PyCapsule::new_with_value(py, array, c"arrow_array")?))
+        array_capsules(py, self.batch()?)
     }
 
     #[pyo3(signature = (requested_schema = None))]
     fn __arrow_c_stream__<'py>(&self, py: Python<'py>, requested_schema: Option<Py<PyAny>>)
                                -> PyResult<Bound<'py, PyCapsule>> {
         let _ = requested_schema;
-        let batch = self.batch()?.clone();
-        let schema = batch.schema();
-        let reader = RecordBatchIterator::new(vec![Ok(batch)], schema);
-        PyCapsule::new_with_value(py, FFI_ArrowArrayStream::new(Box::new(reader)), c"arrow_array_stream")
+        stream_capsule(py, self.batch()?)
     }
 
     fn __len__(&self) -> usize {

@@ -7,6 +7,7 @@
 //! No GenAI convention lives here: Python names the attribute keys that get typed columns.
 
 pub mod batch;
+mod capsule;
 pub mod invocation;
 mod invocation_py;
 pub mod json;
@@ -14,14 +15,13 @@ pub mod pb;
 pub mod span;
 pub mod value;
 
-use arrow_array::ffi::to_ffi;
-use arrow_array::ffi_stream::FFI_ArrowArrayStream;
-use arrow_array::{Array, RecordBatch, RecordBatchIterator, StructArray};
-use arrow_schema::ffi::FFI_ArrowSchema;
+use arrow_array::RecordBatch;
 use pyo3::create_exception;
 use pyo3::exceptions::{PyException, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::PyCapsule;
+
+use crate::capsule::{array_capsules, schema_capsule, stream_capsule};
 
 use crate::batch::Typed;
 use crate::span::{Decoded, Failure, Limits};
@@ -106,11 +106,6 @@ struct Outcome {
     deferred: Option<String>,
 }
 
-fn schema_capsule<'py>(py: Python<'py>, schema: &arrow_schema::Schema) -> PyResult<Bound<'py, PyCapsule>> {
-    let ffi = FFI_ArrowSchema::try_from(schema).map_err(|e| PyValueError::new_err(e.to_string()))?;
-    PyCapsule::new_with_value(py, ffi, c"arrow_schema")
-}
-
 impl Outcome {
     fn batch(&self) -> PyResult<&RecordBatch> {
         self.batch.as_ref().ok_or_else(|| {
@@ -136,20 +131,14 @@ impl Outcome {
     fn __arrow_c_array__<'py>(&self, py: Python<'py>, requested_schema: Option<Py<PyAny>>)
                               -> PyResult<(Bound<'py, PyCapsule>, Bound<'py, PyCapsule>)> {
         let _ = requested_schema;
-        let data = StructArray::from(self.batch()?.clone()).into_data();
-        let (array, schema) = to_ffi(&data).map_err(|e| PyValueError::new_err(e.to_string()))?;
-        Ok((PyCapsule::new_with_value(py, schema, c"arrow_schema")?,
-            PyCapsule::new_with_value(py, array, c"arrow_array")?))
+        array_capsules(py, self.batch()?)
     }
 
     #[pyo3(signature = (requested_schema = None))]
     fn __arrow_c_stream__<'py>(&self, py: Python<'py>, requested_schema: Option<Py<PyAny>>)
                                -> PyResult<Bound<'py, PyCapsule>> {
         let _ = requested_schema;
-        let batch = self.batch()?.clone();
-        let schema = batch.schema();
-        let reader = RecordBatchIterator::new(vec![Ok(batch)], schema);
-        PyCapsule::new_with_value(py, FFI_ArrowArrayStream::new(Box::new(reader)), c"arrow_array_stream")
+        stream_capsule(py, self.batch()?)
     }
 
     fn __len__(&self) -> usize {
