@@ -40,10 +40,12 @@ _MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 # DuckDB checkpoints inside the COMMIT that pushes its WAL past `checkpoint_threshold`,
 # and every request in that commit group waits for it (~1 s at 256 MB). So the writer
 # never checkpoints: a checkpointer thread does, on a cursor of its own, whenever the WAL
-# passes CHECKPOINT_WAL_BYTES. DuckDB runs it beside the writer's transactions (commits
-# wait only for its short final step), and small WALs keep each one short. The
-# threshold stays as a backstop should the checkpointer fall behind. Every commit still
-# syncs the WAL (durability is unchanged); only recovery after a crash replays more.
+# passes CHECKPOINT_WAL_BYTES. DuckDB runs it beside the writer's transactions; commits
+# still wait for parts of it, and on one core its CPU time is the writer's too, so
+# latency during a checkpoint is still up to about a second (bench/README.md, ingest).
+# Smaller WALs checkpoint more often for no better latency. The threshold stays as a
+# backstop should the checkpointer fall behind. Every commit still syncs the WAL
+# (durability is unchanged); only recovery after a crash replays more.
 CHECKPOINT_THRESHOLD = "1GB"
 CHECKPOINT_WAL_BYTES = 256 << 20
 CHECKPOINT_POLL_SECONDS = 0.25
