@@ -1,25 +1,26 @@
 """OTLP spans → attribution and `llm_calls` rows over whole columns, not span by span.
 
-The native decoder hands a payload over as one Arrow batch with a typed column per
-attribute key named here (`typed_keys`): the value's JSON text, null when the span lacks
-the key. This module reads those columns with the reference's own rules, so
-`normalize/otlp.py` stays the one definition of what a span means:
+The native decoder hands a payload over as one Arrow batch with typed columns named here
+(`typed_keys`): the JSON text of each key the call rules read, and per attribution field
+the first of its keys the span holds. This module reads those columns with the
+reference's own rules, so `normalize/otlp.py` stays the one definition of what a span
+means:
 
-- a value of a common shape (a plain ASCII string, a small non-negative integer, a
-  decimal number) is read by a polars expression that gives exactly what the reference's
-  `as_text` / `attribute_text` / `token_count` / `as_number` give for it;
-- any other value is read by the reference function itself, once per distinct value;
+- a value of a plain shape (a printable-ASCII string without quotes, escapes or
+  surrounding spaces; a non-negative integer of up to 18 digits; a non-negative decimal)
+  is read by a polars expression that gives exactly what the reference's `as_text` /
+  `attribute_text` / `token_count` / `as_number` give for it;
 - what a call takes from few-valued inputs (models, provider, API, region, status,
   finish reason) is `otlp.call_facts`, run once per distinct combination of its inputs;
 - only the counts and times (one value per call) are computed here, column-wise, in
   expressions that mirror `read_usage` and `_streaming_and_ttft` line for line.
 
-A span whose reading needs more than its columns say — events (first-token times,
-exceptions, choice events), Langfuse's usage blob and levels, attribution inside a
-JSON-object attribute, a token count of an unusual shape or out of bounds, a failed call
-whose throttle may be named in an event — is *deferred*: `normalize_columns` returns its
-row number and the caller runs the reference (`otlp.normalize_span`) on it. The
-differential test (tests/test_span_columns.py) holds both paths to identical tables.
+A span whose reading needs more than that — a value of another shape where the rules
+read one, events (first-token times, exceptions, choice events), Langfuse's usage blob
+and levels, attribution inside a JSON-object attribute, a token count out of bounds, a
+failed call whose throttle may be named in a message — is *deferred*: `normalize_columns`
+returns its row number and the caller runs the reference (`otlp.normalize_span`) on it.
+The differential test (tests/test_span_columns.py) holds both paths to identical tables.
 """
 
 from __future__ import annotations
