@@ -15,6 +15,7 @@ receive time are its own, and it gets its own answer.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime
@@ -36,12 +37,14 @@ from outcrop.collector.span_batch import (
     SpanBatch,
     WriteOutcome,
     _calls_table,
+    build_span_batch,
     write_span_batches,
 )
 from outcrop.core.records import ATTRIBUTION_FIELDS, REQUIRED_ATTRIBUTION, UNATTRIBUTED, LlmCall
 from outcrop.core.settings import DEFAULT_MAX_TOKENS_PER_CALL, AttributionSettings
 
 _OWN = [f"own_{f}" for f in ATTRIBUTION_FIELDS]
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -308,6 +311,13 @@ def _calls_arrow(calls: pl.DataFrame, received_at: datetime) -> pa.Table:
     return arrow.cast(schema)
 
 
+def _reference_batch(request: SpanColumns) -> SpanBatch:
+    """The request's spans normalised by the reference, record by record."""
+    return build_span_batch(records_of(request.batch), request.keys, bound_tenant=request.bound_tenant,
+                            received_at=request.received_at, max_tokens=request.max_tokens,
+                            sender_key=request.sender_key)
+
+
 class SpanColumnsWrite:
     """A store write of one request's native batch; in a commit group, consecutive ones are
     normalised together and share their inserts. Its outcome counts the spans the
@@ -322,7 +332,12 @@ class SpanColumnsWrite:
 
     @staticmethod
     def write_many(con: duckdb.DuckDBPyConnection, writes: Sequence[SpanColumnsWrite]) -> list[WriteOutcome]:
-        batches = build_span_batches([w.request for w in writes])
+        try:
+            batches = build_span_batches([w.request for w in writes])
+        except Exception:  # noqa: BLE001 - a fault of the fast path must not cost a request its spans
+            log.exception("column-wise normalisation failed; %d requests normalised by the reference instead",
+                          len(writes))
+            batches = [_reference_batch(w.request) for w in writes]
         outcomes = write_span_batches(con, batches, max(w.now for w in writes))
         return [WriteOutcome(o.stored, o.refused + b.rejected, tuple([*b.errors, *o.errors][:5]))
                 for b, o in zip(batches, outcomes, strict=True)]

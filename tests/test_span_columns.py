@@ -19,7 +19,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 from outcrop.collector.decode import native, otlp
 from outcrop.collector.normalize.attribution import key_plan
 from outcrop.collector.normalize.columns import typed_keys
-from outcrop.collector.span_batch import SpanBatch, build_span_batch
+from outcrop.collector.span_batch import SpanBatch, SpanWrite, build_span_batch
 from outcrop.core.settings import AttributionSettings
 
 if not native.AVAILABLE:
@@ -205,3 +205,38 @@ def test_requests_normalised_together_give_each_its_own_rows(bodies: list[bytes]
         requests.append(SpanColumns(batch, KEYS, tenants[i], received, MAX_TOKENS, f"k{i}"))
     for want, got in zip(wants, build_span_batches(requests), strict=True):
         assert_same(want, got)
+
+
+def test_a_fault_in_the_column_wise_path_costs_no_span(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Should the column-wise normaliser raise (a bug, not bad input: bad input is
+    deferred), the writer normalises the group with the reference and stores every span."""
+    import outcrop.collector.span_columns as span_columns
+    from outcrop.collector.span_columns import SpanColumns, SpanColumnsWrite
+    from outcrop.core.store.writer import apply_migrations, connect
+
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(span_columns, "normalize_columns", broken)
+    bodies = [golden_request(name).SerializeToString() for name in GOLDEN[:6]]
+    typed = typed_keys(key_plan(KEYS))
+    writes = [SpanColumnsWrite(SpanColumns(native.decode_protobuf_batch(b, LIMIT, otlp.DEFAULT_LIMITS, typed).batch,
+                                           KEYS, None, NOW, MAX_TOKENS, "k1"), NOW) for b in bodies]
+
+    def stored(name: str, group: list[Any]) -> tuple[list[int], Any]:
+        con = connect(str(tmp_path / name), read_only=False)
+        apply_migrations(con)
+        con.begin()
+        outcomes = type(group[0]).write_many(con, group)
+        con.commit()
+        rows = con.execute("SELECT (SELECT count(*) FROM spans), (SELECT count(*) FROM llm_calls), "
+                           "(SELECT list(call_id ORDER BY call_id) FROM llm_calls)").fetchone()
+        con.close()
+        return [o.stored for o in outcomes], rows
+
+    reference = [SpanWrite(build_span_batch(otlp.decode_protobuf(b, LIMIT).records, KEYS, bound_tenant=None,
+                                            received_at=NOW, max_tokens=MAX_TOKENS, sender_key="k1"), NOW)
+                 for b in bodies]
+    got, want = stored("fallback.duckdb", writes), stored("reference.duckdb", reference)
+    assert got == want
+    assert got[0] == [1] * 6 and got[1][0] == 6 and got[1][1] > 0
