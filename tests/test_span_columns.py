@@ -159,7 +159,7 @@ def payloads(draw: Any) -> bytes:
     return req.SerializeToString()
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(body=payloads(), tenant=st.sampled_from([None, "bound"]))
 def test_generated_payloads_give_the_same_rows(body: bytes, tenant: str | None) -> None:
     decoded = otlp.decode_protobuf(body, LIMIT)
@@ -186,7 +186,7 @@ def test_a_span_with_an_implausible_count_is_refused_alone_with_the_reference_me
     assert_same(want, got)
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(bodies=st.lists(payloads(), min_size=2, max_size=4), tenants=st.lists(st.sampled_from([None, "t1", "t2"]),
                                                                              min_size=4, max_size=4))
 def test_requests_normalised_together_give_each_its_own_rows(bodies: list[bytes], tenants: list[str | None]) -> None:
