@@ -2,9 +2,7 @@
 //! memory one decode holds at its peak stays within a fixed multiple of the input's size.
 //! Run by `cargo test --release` (a fixed seed, a fixed number of inputs and a time cap).
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Mutex;
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
@@ -15,50 +13,18 @@ use outcrop_native::span::{Failure, Limits};
 use outcrop_native::{json, pb};
 use prost::Message;
 
-struct Counting;
+mod common;
 
-/// The counters are process-wide: tests that measure take this lock, one at a time.
-static SERIAL: Mutex<()> = Mutex::new(());
-static CURRENT: AtomicUsize = AtomicUsize::new(0);
-static PEAK: AtomicUsize = AtomicUsize::new(0);
-
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        let now = CURRENT.fetch_add(layout.size(), Ordering::Relaxed) + layout.size();
-        PEAK.fetch_max(now, Ordering::Relaxed);
-        unsafe { System.alloc(layout) }
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        CURRENT.fetch_sub(layout.size(), Ordering::Relaxed);
-        unsafe { System.dealloc(ptr, layout) }
-    }
-}
-
-#[global_allocator]
-static ALLOCATOR: Counting = Counting;
+use common::{mutate, Rng, CURRENT, PEAK, SERIAL};
 
 const LIMITS: Limits = Limits { max_value_bytes: 4096, attributes: 1024, events: 256, event_attributes: 128 };
 /// Peak bytes held by one decode, per input byte, plus a fixed allowance: what a span row
 /// and its maps cost over the few wire bytes that can encode an empty attribute.
 const PER_BYTE: usize = 160;
 const FIXED: usize = 1 << 20;
-
-/// xorshift64*: a fixed seed, so a failure is the same input every run.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-}
+/// Mutations: how long a repeated slice may grow a body, and the punctuation put in.
+const MAX_LEN: usize = 1 << 16;
+const TOKENS: &[u8] = b"{}[]\",:0\\";
 
 fn kv(key: &str, value: any_value::Value) -> KeyValue {
     KeyValue { key: key.to_owned(), value: Some(AnyValue { value: Some(value) }), ..Default::default() }
@@ -101,41 +67,6 @@ const VALID_JSON: &str = r#"{"resourceSpans":[{"resource":{"attributes":[{"key":
 {"key":"l","value":{"arrayValue":{"values":[{"boolValue":true},{"kvlistValue":{"values":[{"key":"x","value":{"stringValue":"y"}}]}}]}}}],
 "events":[{"name":"e","timeUnixNano":"1700000000500000000"}],"status":{"code":"STATUS_CODE_ERROR","message":"boom"}}]}]}]}"#;
 
-fn mutate(rng: &mut Rng, seed: &[u8]) -> Vec<u8> {
-    let mut body = seed.to_vec();
-    for _ in 0..1 + rng.below(8) {
-        match rng.below(5) {
-            0 if !body.is_empty() => {
-                let i = rng.below(body.len());
-                body[i] = rng.next() as u8;
-            }
-            1 => body.truncate(rng.below(body.len() + 1)),
-            2 => {
-                let i = rng.below(body.len() + 1);
-                let bytes: Vec<u8> = (0..rng.below(16)).map(|_| rng.next() as u8).collect();
-                body.splice(i..i, bytes);
-            }
-            3 if !body.is_empty() => {
-                // repeat a slice: many attributes, spans or nested values from few bytes
-                let (a, b) = (rng.below(body.len()), rng.below(body.len()));
-                let (a, b) = (a.min(b), a.max(b));
-                let chunk = body[a..b].to_vec();
-                for _ in 0..rng.below(64) {
-                    body.splice(b..b, chunk.iter().copied());
-                    if body.len() > 1 << 16 {
-                        break;
-                    }
-                }
-            }
-            _ => {
-                let i = rng.below(body.len() + 1);
-                body.insert(i, b"{}[]\",:0\\"[rng.below(9)]);
-            }
-        }
-    }
-    body
-}
-
 fn decode_bounded(decode: fn(&[u8], &Limits) -> Result<outcrop_native::span::Decoded, Failure>, body: &[u8]) {
     let before = CURRENT.load(Ordering::Relaxed);
     PEAK.store(before, Ordering::Relaxed);
@@ -161,7 +92,7 @@ fn run(seed: &[u8], decode: fn(&[u8], &Limits) -> Result<outcrop_native::span::D
         let body = if n % 10 == 0 {
             (0..rng.below(2048)).map(|_| rng.next() as u8).collect()
         } else {
-            mutate(&mut rng, seed)
+            mutate(&mut rng, seed, MAX_LEN, TOKENS)
         };
         decode_bounded(decode, &body);
         n += 1;

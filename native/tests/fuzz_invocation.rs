@@ -3,59 +3,25 @@
 //! stays within a fixed multiple of the input (for gzip, of the decompression bound).
 //! Run by `cargo test --release` (a fixed seed, a fixed number of inputs and a time cap).
 
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::io::Write;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Mutex;
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use arrow_array::{Array, StringArray};
 use flate2::write::GzEncoder;
 use outcrop_native::invocation::{decode_lines, gunzip, Config, Inflate};
 
-struct Counting;
+mod common;
 
-/// The counters are process-wide: tests that measure take this lock, one at a time.
-static SERIAL: Mutex<()> = Mutex::new(());
-static CURRENT: AtomicUsize = AtomicUsize::new(0);
-static PEAK: AtomicUsize = AtomicUsize::new(0);
-
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        let now = CURRENT.fetch_add(layout.size(), Ordering::Relaxed) + layout.size();
-        PEAK.fetch_max(now, Ordering::Relaxed);
-        unsafe { System.alloc(layout) }
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        CURRENT.fetch_sub(layout.size(), Ordering::Relaxed);
-        unsafe { System.dealloc(ptr, layout) }
-    }
-}
-
-#[global_allocator]
-static ALLOCATOR: Counting = Counting;
+use common::{mutate, Rng, CURRENT, PEAK, SERIAL};
 
 /// Peak bytes held by one decode, per input byte, plus a fixed allowance: the batch's
 /// builders reserve for a row per 512 input bytes and text columns beside them.
 const PER_BYTE: usize = 16;
 const FIXED: usize = 1 << 20;
-
-/// xorshift64*: a fixed seed, so a failure is the same input every run.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-}
+/// Mutations: how long a repeated slice may grow a body, and the punctuation put in.
+const MAX_LEN: usize = 1 << 17;
+const TOKENS: &[u8] = b"{}[]\",:0\\\n";
 
 fn config() -> Config {
     Config::new(1_000_000, 1 << 16, &[("metadata.tenant".into(), vec!["tenant".into(), "tenant_id".into()]),
@@ -75,41 +41,6 @@ const LINES: &str = concat!(
     "\n",
     r#"{"requestId":"r-3","timestamp":"2026-11-20T10:00:00Z","output":{"outputBodyS3Path":"s3://b/k"}}"#, "\n",
 );
-
-fn mutate(rng: &mut Rng, seed: &[u8]) -> Vec<u8> {
-    let mut body = seed.to_vec();
-    for _ in 0..1 + rng.below(8) {
-        match rng.below(5) {
-            0 if !body.is_empty() => {
-                let i = rng.below(body.len());
-                body[i] = rng.next() as u8;
-            }
-            1 => body.truncate(rng.below(body.len() + 1)),
-            2 => {
-                let i = rng.below(body.len() + 1);
-                let bytes: Vec<u8> = (0..rng.below(16)).map(|_| rng.next() as u8).collect();
-                body.splice(i..i, bytes);
-            }
-            3 if !body.is_empty() => {
-                // repeat a slice: many keys, chunks or nested values from few bytes
-                let (a, b) = (rng.below(body.len()), rng.below(body.len()));
-                let (a, b) = (a.min(b), a.max(b));
-                let chunk = body[a..b].to_vec();
-                for _ in 0..rng.below(64) {
-                    body.splice(b..b, chunk.iter().copied());
-                    if body.len() > 1 << 17 {
-                        break;
-                    }
-                }
-            }
-            _ => {
-                let i = rng.below(body.len() + 1);
-                body.insert(i, b"{}[]\",:0\\\n"[rng.below(10)]);
-            }
-        }
-    }
-    body
-}
 
 fn line_count(body: &[u8]) -> usize {
     let newlines = body.iter().filter(|b| **b == b'\n').count();
@@ -143,7 +74,7 @@ fn the_decoder_survives_mutated_lines_in_bounded_memory() {
         let body = if n % 10 == 0 {
             (0..rng.below(2048)).map(|_| rng.next() as u8).collect()
         } else {
-            mutate(&mut rng, LINES.as_bytes())
+            mutate(&mut rng, LINES.as_bytes(), MAX_LEN, TOKENS)
         };
         ok += decode_bounded(&body, &cfg);
         n += 1;
@@ -174,7 +105,7 @@ fn gzip_bodies_are_inflated_within_their_bound_or_refused() {
     let deadline = Instant::now() + Duration::from_secs(5);
     let mut n = 0;
     while n < 20_000 && Instant::now() < deadline {
-        let damaged = mutate(&mut rng, &body);
+        let damaged = mutate(&mut rng, &body, MAX_LEN, TOKENS);
         PEAK.store(CURRENT.load(Ordering::Relaxed), Ordering::Relaxed);
         let before = CURRENT.load(Ordering::Relaxed);
         if let Ok(plain) = gunzip(&damaged, limit) {
