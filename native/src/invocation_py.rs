@@ -9,7 +9,7 @@ use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyCapsule};
 
-use crate::capsule::{array_capsules, schema_capsule, stream_capsule};
+use crate::capsule::{arrow_batch_methods, schema_capsule};
 
 use crate::invocation::{decode_lines, gunzip, schema, Config};
 
@@ -73,43 +73,7 @@ struct InvocationBatch {
     deferred: Option<String>,
 }
 
-impl InvocationBatch {
-    fn batch(&self) -> PyResult<&RecordBatch> {
-        self.batch.as_ref().ok_or_else(|| PyValueError::new_err("no batch: this body is for the reference reader (see deferred)"))
-    }
-}
-
-#[pymethods]
-impl InvocationBatch {
-    #[getter]
-    fn num_rows(&self) -> usize {
-        self.batch.as_ref().map_or(0, |b| b.num_rows())
-    }
-
-    fn __arrow_c_schema__<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyCapsule>> {
-        schema_capsule(py, self.batch()?.schema().as_ref())
-    }
-
-    /// The batch as a struct array; `requested_schema` is not honoured, which the protocol
-    /// allows.
-    #[pyo3(signature = (requested_schema = None))]
-    fn __arrow_c_array__<'py>(&self, py: Python<'py>, requested_schema: Option<Py<PyAny>>)
-                              -> PyResult<(Bound<'py, PyCapsule>, Bound<'py, PyCapsule>)> {
-        let _ = requested_schema;
-        array_capsules(py, self.batch()?)
-    }
-
-    #[pyo3(signature = (requested_schema = None))]
-    fn __arrow_c_stream__<'py>(&self, py: Python<'py>, requested_schema: Option<Py<PyAny>>)
-                               -> PyResult<Bound<'py, PyCapsule>> {
-        let _ = requested_schema;
-        stream_capsule(py, self.batch()?)
-    }
-
-    fn __len__(&self) -> usize {
-        self.num_rows()
-    }
-}
+arrow_batch_methods!(InvocationBatch, "no batch: this body is for the reference reader (see deferred)");
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<InvocationDecoder>()?;

@@ -21,7 +21,7 @@ use pyo3::exceptions::{PyException, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::PyCapsule;
 
-use crate::capsule::{array_capsules, schema_capsule, stream_capsule};
+use crate::capsule::{arrow_batch_methods, schema_capsule};
 
 use crate::batch::Typed;
 use crate::span::{Decoded, Failure, Limits};
@@ -106,45 +106,7 @@ struct Outcome {
     deferred: Option<String>,
 }
 
-impl Outcome {
-    fn batch(&self) -> PyResult<&RecordBatch> {
-        self.batch.as_ref().ok_or_else(|| {
-            PyValueError::new_err("no batch: this payload is for the reference decoder (see deferred)")
-        })
-    }
-}
-
-#[pymethods]
-impl Outcome {
-    #[getter]
-    fn num_rows(&self) -> usize {
-        self.batch.as_ref().map_or(0, |b| b.num_rows())
-    }
-
-    fn __arrow_c_schema__<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyCapsule>> {
-        schema_capsule(py, self.batch()?.schema().as_ref())
-    }
-
-    /// The batch as a struct array (the PyCapsule interface); `requested_schema` is not
-    /// honoured, which the protocol allows: the consumer casts if it must.
-    #[pyo3(signature = (requested_schema = None))]
-    fn __arrow_c_array__<'py>(&self, py: Python<'py>, requested_schema: Option<Py<PyAny>>)
-                              -> PyResult<(Bound<'py, PyCapsule>, Bound<'py, PyCapsule>)> {
-        let _ = requested_schema;
-        array_capsules(py, self.batch()?)
-    }
-
-    #[pyo3(signature = (requested_schema = None))]
-    fn __arrow_c_stream__<'py>(&self, py: Python<'py>, requested_schema: Option<Py<PyAny>>)
-                               -> PyResult<Bound<'py, PyCapsule>> {
-        let _ = requested_schema;
-        stream_capsule(py, self.batch()?)
-    }
-
-    fn __len__(&self) -> usize {
-        self.num_rows()
-    }
-}
+arrow_batch_methods!(Outcome, "no batch: this payload is for the reference decoder (see deferred)");
 
 #[pymodule]
 fn outcrop_native(m: &Bound<'_, PyModule>) -> PyResult<()> {
