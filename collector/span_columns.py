@@ -86,11 +86,13 @@ def build_span_batches(requests: Sequence[SpanColumns]) -> list[SpanBatch]:
 
 def _build_group(requests: Sequence[SpanColumns], plan: KeyPlan, max_tokens: int) -> list[SpanBatch]:
     resources: list[dict[str, Any]] = []
+    resource_texts: list[str] = []  # as the decoder wrote them: the text the store keeps
     offsets: list[int] = []
     for r in requests:
         offsets.append(len(resources))
         texts = r.batch.column("resource_attributes").dictionary.to_pylist()
-        resources += [d if isinstance(d, dict) else {} for d in (orjson.loads(t) for t in texts)]
+        resource_texts += texts
+        resources += [orjson.loads(t) for t in texts]
     frame = _frame(requests, offsets)
     # a later duplicate of a span in the same request is dropped (the reference keeps the first)
     first = frame.select(pl.struct("request", "trace_id", "span_id").is_first_distinct()).to_series()
@@ -107,7 +109,7 @@ def _build_group(requests: Sequence[SpanColumns], plan: KeyPlan, max_tokens: int
     own = own.with_columns(own_tenant=pl.when(bound.is_not_null()).then(bound).otherwise(pl.col("own_tenant")))
     received = pl.Series([r.received_at for r in requests], dtype=pl.Datetime("us"))
     resolved = _resolve_in_requests(frame, own)
-    spans = _spans_table(frame, own, resolved, resources, received[frame["request"]])
+    spans = _spans_table(frame, own, resolved, resources, resource_texts, received[frame["request"]])
     calls = _with_attribution(calls, frame, resolved)
     calls = calls.with_columns(ingested_at=received[calls["request"]]) if calls.height else calls
     # rows stay in request order (concatenated so, and every step keeps order): each
@@ -266,11 +268,11 @@ def _resolve_in_requests(frame: pl.DataFrame, own: pl.DataFrame) -> pl.DataFrame
 
 
 def _spans_table(frame: pl.DataFrame, own: pl.DataFrame, resolved: pl.DataFrame, resources: list[dict[str, Any]],
-                 received_at: pl.Series) -> pa.Table:
+                 resource_texts: list[str], received_at: pl.Series) -> pa.Table:
     index = frame["resource_index"]
     service = pl.Series([None if r.get("service.name") is None else str(r.get("service.name")) for r in resources],
                         dtype=pl.String)[index]
-    resource_json = pl.Series([orjson.dumps(r, default=str).decode() for r in resources], dtype=pl.String)[index]
+    resource_json = pl.Series(resource_texts, dtype=pl.String)[index]
     start, end = frame["start_ns"], frame["end_ns"]
     table = pl.DataFrame({
         "trace_id": frame["trace_id"], "span_id": frame["span_id"], "parent_span_id": frame["parent_span_id"],
@@ -295,12 +297,12 @@ def _with_attribution(calls: pl.DataFrame, frame: pl.DataFrame, resolved: pl.Dat
 
 
 def _calls_arrow(calls: pl.DataFrame, received_at: datetime) -> pa.Table:
-    """The calls table as `span_batch._calls_table` builds it (the same columns)."""
+    """The calls table as `span_batch._calls_table` builds it (the same columns); the
+    calls carry their request's `ingested_at`, `received_at` serves an empty table."""
     if calls.height == 0:
         return _calls_table([], received_at)
     table = calls.with_columns(
         source=pl.lit("otlp"), ts=(pl.col("start_ns") // 1000).cast(pl.Datetime("us")),
-        **({} if "ingested_at" in calls.columns else {"ingested_at": pl.lit(received_at, pl.Datetime("us"))}),
         account_id=pl.lit(None, pl.String), identity_arn=pl.lit(None, pl.String),
         inference_region=pl.lit(None, pl.String),
     ).drop("row", "start_ns", "request")

@@ -64,7 +64,8 @@ def both(body: bytes, keys: AttributionSettings = KEYS, tenant: str | None = Non
 def assert_same(want: SpanBatch, got: SpanBatch) -> None:
     assert got.spans.schema == want.spans.schema
     assert table_rows(got.spans, ["trace_id", "span_id"]) == table_rows(want.spans, ["trace_id", "span_id"])
-    assert got.spans.column("attributes").to_pylist() == want.spans.column("attributes").to_pylist()
+    for column in ("attributes", "resource_attributes", "events"):  # the very text the store keeps
+        assert got.spans.column(column).to_pylist() == want.spans.column(column).to_pylist()
     assert sorted(got.calls.column_names) == sorted(want.calls.column_names)
     want_calls = want.calls.select(sorted(want.calls.column_names))
     got_calls = got.calls.select(sorted(want.calls.column_names))
