@@ -181,7 +181,7 @@ def _with_reference(
     call_rows: list[LlmCall] = []
     call_index: list[int] = []
     for (request,), part in deferred.group_by(["request"], maintain_order=True):
-        request_index = int(request)  # type: ignore[call-overload]
+        request_index = int(request)
         keys = requests[request_index].keys
         rows = part["row"].to_list()
         taken = requests[request_index].batch.take(pa.array(part["batch_row"].to_list(), pa.uint32()))
